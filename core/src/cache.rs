@@ -1,0 +1,820 @@
+//! The concurrent cache: sharded map, buffered policy, amortised maintenance.
+
+use std::borrow::Borrow;
+use std::hash::{BuildHasher, Hash};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::{Mutex, MutexGuard, RwLock};
+
+use crate::builder::{CacheBuilder, Config};
+use crate::clock::{deadline_after, Clock};
+use crate::expiry::remaining;
+use crate::listener::{Pending, RemovalCause};
+use crate::policy::Policy;
+use crate::read_buffer::{Offer, Padded, ReadBuffer};
+use crate::shard::{Shard, Stored, WriteOp};
+use crate::stats::{CacheStats, GlobalCounters};
+use crate::RandomState;
+
+/// Expired entries reclaimed per amortised maintenance run (explicit runs have no cap): keeps
+/// any single call's upkeep bounded however many entries expire at once.
+const EXPIRE_BUDGET: usize = 1024;
+
+const IDLE: u8 = 0;
+const REQUIRED: u8 = 1;
+const PROCESSING: u8 = 2;
+
+/// A thread-safe, bounded, in-memory cache.
+///
+/// Cloning is cheap (a reference count) and every clone is the same cache. Reads take only a
+/// shard's shared lock and record the hit in a striped buffer; the eviction policy catches up
+/// in batches, run by the callers themselves (there are no background threads), each run
+/// bounded in the work it does. See the [crate documentation](crate) for examples.
+pub struct Cache<K, V, S = RandomState> {
+    pub(crate) inner: Arc<Inner<K, V, S>>,
+}
+
+impl<K, V, S> Clone for Cache<K, V, S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<K, V, S> std::fmt::Debug for Cache<K, V, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache")
+            .field("entry_count", &self.inner.entry_count.load(Ordering::Relaxed))
+            .field("weighted_size", &self.inner.weighted_size.load(Ordering::Relaxed))
+            .field("max_capacity", &self.inner.config.max_capacity)
+            .finish()
+    }
+}
+
+pub(crate) struct Inner<K, V, S> {
+    pub(crate) shards: Box<[Padded<RwLock<Shard<K, V>>>]>,
+    shard_bits: u32,
+    pub(crate) hasher: S,
+    policy: Mutex<Policy>,
+    status: AtomicU8,
+    reads: ReadBuffer,
+    write_seq: AtomicU64,
+    /// One bit per shard with a non-empty write log (at most 256 shards).
+    dirty: [AtomicU64; 4],
+    entry_count: AtomicU64,
+    weighted_size: AtomicU64,
+    /// Whether deadlines exist at all; switched on for good by the first `insert_with_ttl`
+    /// so caches without expiry never read the clock on a hit.
+    expiry_on: AtomicBool,
+    pub(crate) config: Config<K, V>,
+    pub(crate) clock: Clock,
+    pub(crate) counters: GlobalCounters,
+}
+
+/// How the deadline of a written entry is chosen.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum DeadlineChoice {
+    /// The cache-wide time-to-live / time-to-idle.
+    Shared,
+    /// The entry's own deadline, in ticks.
+    Own(u64),
+    /// Whatever the existing entry has (a new entry gets the shared one).
+    Keep,
+}
+
+impl<K, V> Cache<K, V, RandomState>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    /// A cache holding at most `max_capacity` entries, with every other setting at its default.
+    pub fn new(max_capacity: u64) -> Self {
+        Self::builder().max_capacity(max_capacity).build()
+    }
+
+    /// Starts configuring a cache.
+    pub fn builder() -> CacheBuilder<K, V, RandomState> {
+        CacheBuilder::default()
+    }
+}
+
+impl<K, V, S> Cache<K, V, S>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    S: BuildHasher + Clone + Send + Sync + 'static,
+{
+    pub(crate) fn from_config(config: Config<K, V>, hasher: S, clock: Clock) -> Self {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let shard_count = config
+            .shards
+            .unwrap_or(cpus * 4)
+            .next_power_of_two()
+            .clamp(1, 256);
+        let now = clock.now();
+        let policy = Policy::new(
+            config.policy,
+            config.max_capacity,
+            config.weigher.is_some(),
+            now,
+        );
+        Self {
+            inner: Arc::new(Inner {
+                shards: (0..shard_count).map(|_| Padded(RwLock::new(Shard::default()))).collect(),
+                shard_bits: shard_count.trailing_zeros(),
+                hasher,
+                policy: Mutex::new(policy),
+                status: AtomicU8::new(IDLE),
+                reads: ReadBuffer::new(),
+                write_seq: AtomicU64::new(0),
+                dirty: Default::default(),
+                entry_count: AtomicU64::new(0),
+                weighted_size: AtomicU64::new(0),
+                expiry_on: AtomicBool::new(config.expiry.enabled),
+                config,
+                clock,
+                counters: GlobalCounters::default(),
+            }),
+        }
+    }
+
+    // ---- addressing -------------------------------------------------------------------------
+
+    #[inline]
+    pub(crate) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
+        self.inner.hasher.hash_one(key)
+    }
+
+    #[inline]
+    pub(crate) fn shard_index(&self, hash: u64) -> usize {
+        ((hash >> 48) as usize) & ((1usize << self.inner.shard_bits) - 1)
+    }
+
+    #[inline]
+    pub(crate) fn shard(&self, hash: u64) -> &RwLock<Shard<K, V>> {
+        &self.inner.shards[self.shard_index(hash)].0
+    }
+
+    #[inline]
+    fn global_id(&self, shard: usize, local: u32) -> u32 {
+        (local << self.inner.shard_bits) | shard as u32
+    }
+
+    #[inline]
+    fn split_id(&self, id: u32) -> (usize, u32) {
+        let bits = self.inner.shard_bits;
+        ((id & ((1u32 << bits) - 1)) as usize, id >> bits)
+    }
+
+    #[inline]
+    pub(crate) fn expiry_on(&self) -> bool {
+        self.inner.expiry_on.load(Ordering::Relaxed)
+    }
+
+    #[inline]
+    pub(crate) fn now(&self) -> u64 {
+        if self.expiry_on() || self.inner.config.refresh_after.is_some() {
+            self.inner.clock.now()
+        } else {
+            0
+        }
+    }
+
+    // ---- reads ------------------------------------------------------------------------------
+
+    /// The value for `key` if present and not expired. Counts as a use for the eviction policy
+    /// and for time-to-idle.
+    pub fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.get_inner(key, true).map(|(v, _)| v)
+    }
+
+    /// Reads `key`, recording the hit (or miss) when `record` is set. Returns the value and
+    /// when it was written (ticks), for refresh decisions.
+    pub(crate) fn get_inner<Q>(&self, key: &Q, record: bool) -> Option<(V, u64)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.hash(key);
+        let idx = self.shard_index(hash);
+        let shard = self.inner.shards[idx].0.read();
+        let Some(local) = shard.find(hash, key) else {
+            drop(shard);
+            if record {
+                self.record_miss();
+            }
+            return None;
+        };
+        let gen = shard.slots[local as usize].gen;
+        let e = shard.stored(local);
+        let cfg = &self.inner.config;
+        let mut now = 0;
+        if self.expiry_on() || cfg.refresh_after.is_some() {
+            now = self.inner.clock.now();
+            if e.deadline() <= now {
+                drop(shard);
+                if record {
+                    self.record_miss();
+                }
+                return None;
+            }
+            if record && !e.own_deadline && cfg.expiry.tti.is_some() {
+                e.deadline
+                    .store(cfg.expiry.shared_deadline(e.written, now), Ordering::Relaxed);
+            }
+        }
+        let value = e.value.clone();
+        let written = e.written;
+        let custom_read = record && cfg.custom_expiry.is_some();
+        let key_for_expiry = custom_read.then(|| (e.key.clone(), e.deadline()));
+        drop(shard);
+        if record {
+            if let Some((k, deadline)) = key_for_expiry {
+                self.apply_read_expiry(idx, local, gen, &k, &value, now, deadline);
+            }
+            self.record_hit(self.global_id(idx, local), gen);
+        }
+        Some((value, written))
+    }
+
+    /// Runs the user's `expire_after_read` outside every lock, then stores the new deadline if
+    /// the entry is still the same one.
+    #[allow(clippy::too_many_arguments)]
+    fn apply_read_expiry(&self, idx: usize, local: u32, gen: u32, key: &K, value: &V, now: u64, deadline: u64) {
+        let Some(exp) = &self.inner.config.custom_expiry else {
+            return;
+        };
+        let at = self.inner.clock.instant_at(now);
+        if let Some(d) = exp.expire_after_read(key, value, at, remaining(deadline, now)) {
+            let shard = self.inner.shards[idx].0.read();
+            if let Some(e) = shard.live_at(local, gen) {
+                e.deadline.store(deadline_after(now, d), Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// The value for `key` without counting it as a use: no effect on eviction order, time-to-idle
+    /// or statistics.
+    pub fn peek<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.get_inner(key, false).map(|(v, _)| v)
+    }
+
+    /// Whether `key` is present and not expired, without counting it as a use.
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.hash(key);
+        let shard = self.shard(hash).read();
+        let Some(local) = shard.find(hash, key) else {
+            return false;
+        };
+        !self.expiry_on() || shard.stored(local).deadline() > self.inner.clock.now()
+    }
+
+    /// Remaining time to live of `key`'s entry: `None` if absent or expired, `Some(None)` if it
+    /// never expires.
+    pub fn remaining_ttl<Q>(&self, key: &Q) -> Option<Option<Duration>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.hash(key);
+        let shard = self.shard(hash).read();
+        let local = shard.find(hash, key)?;
+        let deadline = shard.stored(local).deadline();
+        let now = self.inner.clock.now();
+        if deadline <= now {
+            return None;
+        }
+        Some(remaining(deadline, now))
+    }
+
+    #[inline]
+    fn record_miss(&self) {
+        let c = &self.inner.reads.stripe().counters.0;
+        c.misses.fetch_add(1, Ordering::Relaxed);
+    }
+
+    #[inline]
+    pub(crate) fn record_hit(&self, id: u32, gen: u32) {
+        let stripe = self.inner.reads.stripe();
+        stripe.counters.0.hits.fetch_add(1, Ordering::Relaxed);
+        let event = (u64::from(id) << 32) | u64::from(gen);
+        if stripe.offer(event) == Offer::Full {
+            self.try_maintenance();
+            let _ = stripe.offer(event);
+        }
+    }
+
+    // ---- writes -----------------------------------------------------------------------------
+
+    /// Inserts or replaces the value for `key`. A replaced value is reported to the listener
+    /// as [`RemovalCause::Replaced`].
+    pub fn insert(&self, key: K, value: V) {
+        let choice = self.expiry_choice(&key, &value);
+        self.write(key, value, choice);
+    }
+
+    /// Inserts with a time-to-live of its own, overriding the cache-wide expiry for this entry.
+    pub fn insert_with_ttl(&self, key: K, value: V, ttl: Duration) {
+        self.inner.expiry_on.store(true, Ordering::Relaxed);
+        let now = self.inner.clock.now();
+        self.write(key, value, DeadlineChoice::Own(deadline_after(now, ttl)));
+    }
+
+    /// Asks the user's `Expiry` (outside every lock) what deadline a write should set.
+    pub(crate) fn expiry_choice(&self, key: &K, value: &V) -> DeadlineChoice {
+        let Some(exp) = &self.inner.config.custom_expiry else {
+            return DeadlineChoice::Shared;
+        };
+        let now = self.inner.clock.now();
+        let at = self.inner.clock.instant_at(now);
+        let hash = self.hash(key);
+        let current = {
+            let shard = self.shard(hash).read();
+            shard
+                .find(hash, key)
+                .map(|l| shard.stored(l).deadline())
+                .filter(|&d| d > now)
+        };
+        match current {
+            None => match exp.expire_after_create(key, value, at) {
+                Some(d) => DeadlineChoice::Own(deadline_after(now, d)),
+                None => DeadlineChoice::Shared,
+            },
+            Some(deadline) => match exp.expire_after_update(key, value, at, remaining(deadline, now)) {
+                Some(d) => DeadlineChoice::Own(deadline_after(now, d)),
+                None => DeadlineChoice::Keep,
+            },
+        }
+    }
+
+    fn weigh(&self, key: &K, value: &V) -> u32 {
+        match &self.inner.config.weigher {
+            Some(w) => w(key, value),
+            None => 1,
+        }
+    }
+
+    /// The one write path: insert or replace, log it for the policy, notify, maybe maintain.
+    pub(crate) fn write(&self, key: K, value: V, choice: DeadlineChoice) {
+        let weight = self.weigh(&key, &value);
+        let now = self.now();
+        let hash = self.hash(&key);
+        let idx = self.shard_index(hash);
+        let cfg = &self.inner.config;
+        let shared = || cfg.expiry.shared_deadline(now, now);
+        let mut notify: Option<(K, V, RemovalCause)> = None;
+        let mut weight_delta: i64 = i64::from(weight);
+        {
+            let mut shard = self.inner.shards[idx].0.write();
+            if let Some(local) = shard.find(hash, &key) {
+                let gen = shard.slots[local as usize].gen;
+                let e = shard.stored_mut(local);
+                let expired = self.expiry_on() && e.deadline() <= now;
+                let (deadline, own) = match choice {
+                    DeadlineChoice::Shared => (shared(), false),
+                    DeadlineChoice::Own(d) => (d, true),
+                    DeadlineChoice::Keep if expired => (shared(), false),
+                    DeadlineChoice::Keep => (e.deadline(), e.own_deadline),
+                };
+                let old = std::mem::replace(&mut e.value, value);
+                weight_delta -= i64::from(e.weight);
+                e.weight = weight;
+                e.written = now;
+                e.deadline.store(deadline, Ordering::Relaxed);
+                e.own_deadline = own;
+                let cause = if expired {
+                    RemovalCause::Expired
+                } else {
+                    RemovalCause::Replaced
+                };
+                self.log_op(&mut *shard, idx, WriteOp::Update {
+                    local,
+                    gen,
+                    weight,
+                    deadline,
+                });
+                notify = Some((key, old, cause));
+            } else {
+                let (deadline, own) = match choice {
+                    DeadlineChoice::Own(d) => (d, true),
+                    _ => (shared(), false),
+                };
+                let stored = Stored {
+                    key,
+                    value,
+                    deadline: AtomicU64::new(deadline),
+                    written: now,
+                    own_deadline: own,
+                    weight,
+                };
+                let (local, gen) = shard.insert_new(&self.inner.hasher, hash, stored);
+                self.log_op(&mut *shard, idx, WriteOp::Add {
+                    local,
+                    gen,
+                    hash,
+                    weight,
+                    deadline,
+                });
+            }
+        }
+        if notify.is_none() {
+            self.inner.entry_count.fetch_add(1, Ordering::Relaxed);
+        }
+        let size = if weight_delta >= 0 {
+            self.inner
+                .weighted_size
+                .fetch_add(weight_delta as u64, Ordering::Relaxed)
+                .wrapping_add(weight_delta as u64)
+        } else {
+            self.inner
+                .weighted_size
+                .fetch_sub(weight_delta.unsigned_abs(), Ordering::Relaxed)
+                .wrapping_sub(weight_delta.unsigned_abs())
+        };
+        if let Some((k, v, cause)) = notify {
+            if cause == RemovalCause::Expired {
+                self.inner.counters.record_eviction(0);
+            }
+            self.notify_one(k, v, cause);
+        }
+        let _ = size;
+        self.after_write();
+    }
+
+    /// Appends a write to its shard's log with a global sequence number, so the policy replays
+    /// writes of all shards in the order they happened (LRU order depends on it).
+    fn log_op(&self, shard: &mut Shard<K, V>, idx: usize, op: WriteOp) {
+        let seq = self.inner.write_seq.fetch_add(1, Ordering::Relaxed);
+        if shard.log.is_empty() {
+            self.inner.dirty[idx / 64].fetch_or(1 << (idx % 64), Ordering::Release);
+        }
+        shard.log.push((seq, op));
+    }
+
+    /// Every write asks for maintenance. Uncontended, it runs at once, so the policy is exact
+    /// and the bound holds when the write returns; contended, the thread already maintaining
+    /// picks the write up before it lets go (the drain status says so).
+    fn after_write(&self) {
+        self.inner.status.store(REQUIRED, Ordering::Release);
+        self.try_maintenance();
+    }
+
+    /// Removes `key` and returns its value if it was present and not expired. The removal is
+    /// reported to the listener as [`RemovalCause::Explicit`] (or `Expired` if it had expired).
+    pub fn remove<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.hash(key);
+        let idx = self.shard_index(hash);
+        let stored = {
+            let mut shard = self.inner.shards[idx].0.write();
+            let local = shard.find(hash, key)?;
+            let gen = shard.slots[local as usize].gen;
+            let stored = shard.remove_at(hash, local);
+            self.log_op(&mut *shard, idx, WriteOp::Remove { local, gen });
+            stored
+        };
+        self.inner.entry_count.fetch_sub(1, Ordering::Relaxed);
+        self.inner
+            .weighted_size
+            .fetch_sub(u64::from(stored.weight), Ordering::Relaxed);
+        let expired = self.expiry_on() && stored.deadline() <= self.inner.clock.now();
+        let out = (!expired).then(|| stored.value.clone());
+        let cause = if expired {
+            self.inner.counters.record_eviction(stored.weight);
+            RemovalCause::Expired
+        } else {
+            RemovalCause::Explicit
+        };
+        self.notify_one(stored.key, stored.value, cause);
+        self.after_write();
+        out
+    }
+
+    /// Removes `key` if present (see [`remove`](Self::remove)), discarding the value.
+    pub fn invalidate<Q>(&self, key: &Q)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let _ = self.remove(key);
+    }
+
+    /// Removes every entry, reporting each as [`RemovalCause::Explicit`] (expired ones as
+    /// `Expired`).
+    pub fn invalidate_all(&self) {
+        let now = self.inner.clock.now();
+        for (idx, shard) in self.inner.shards.iter().enumerate() {
+            let drained = {
+                let mut s = shard.0.write();
+                let drained = s.drain_all();
+                for (local, gen, _) in &drained {
+                    self.log_op(&mut *s, idx, WriteOp::Remove {
+                        local: *local,
+                        gen: *gen,
+                    });
+                }
+                drained
+            };
+            let mut pending = Vec::with_capacity(drained.len());
+            for (_, _, e) in drained {
+                self.inner.entry_count.fetch_sub(1, Ordering::Relaxed);
+                self.inner
+                    .weighted_size
+                    .fetch_sub(u64::from(e.weight), Ordering::Relaxed);
+                let cause = if self.expiry_on() && e.deadline() <= now {
+                    self.inner.counters.record_eviction(e.weight);
+                    RemovalCause::Expired
+                } else {
+                    RemovalCause::Explicit
+                };
+                pending.push((e.key, e.value, cause));
+            }
+            self.notify(pending);
+        }
+        self.after_write();
+    }
+
+    /// Removes every entry for which `predicate` returns true and returns how many were
+    /// removed. The predicate runs outside every lock, on snapshots of each shard; an entry
+    /// replaced meanwhile is judged again on its new value.
+    pub fn invalidate_entries_if(&self, predicate: impl Fn(&K, &V) -> bool) -> usize {
+        let now = self.inner.clock.now();
+        let mut removed = 0;
+        for (idx, shard) in self.inner.shards.iter().enumerate() {
+            let snapshot: Vec<(u32, u32, K, V)> = {
+                let s = shard.0.read();
+                s.entries()
+                    .filter(|(_, _, e)| !self.expiry_on() || e.deadline() > now)
+                    .map(|(l, g, e)| (l, g, e.key.clone(), e.value.clone()))
+                    .collect()
+            };
+            let doomed: Vec<(u32, u32, K)> = snapshot
+                .into_iter()
+                .filter(|(_, _, k, v)| predicate(k, v))
+                .map(|(l, g, k, _)| (l, g, k))
+                .collect();
+            if doomed.is_empty() {
+                continue;
+            }
+            let mut pending = Vec::new();
+            {
+                let mut s = shard.0.write();
+                for (local, gen, key) in doomed {
+                    if s.live_at(local, gen).is_some() {
+                        let hash = self.hash(&key);
+                        let e = s.remove_at(hash, local);
+                        self.log_op(&mut *s, idx, WriteOp::Remove { local, gen });
+                        pending.push((e.key, e.value, RemovalCause::Explicit, e.weight));
+                    }
+                }
+            }
+            removed += pending.len();
+            let pending = pending
+                .into_iter()
+                .map(|(k, v, c, w)| {
+                    self.inner.entry_count.fetch_sub(1, Ordering::Relaxed);
+                    self.inner.weighted_size.fetch_sub(u64::from(w), Ordering::Relaxed);
+                    (k, v, c)
+                })
+                .collect();
+            self.notify(pending);
+        }
+        self.after_write();
+        removed
+    }
+
+    // ---- sizes and stats --------------------------------------------------------------------
+
+    /// Number of entries stored, including expired ones not yet reclaimed (call
+    /// [`run_pending_tasks`](Self::run_pending_tasks) first for an exact live count).
+    pub fn entry_count(&self) -> u64 {
+        self.inner.entry_count.load(Ordering::Relaxed)
+    }
+
+    /// Total weight of the stored entries (equal to `entry_count` without a weigher).
+    pub fn weighted_size(&self) -> u64 {
+        self.inner.weighted_size.load(Ordering::Relaxed)
+    }
+
+    /// The configured bound (entries, or total weight with a weigher).
+    pub fn max_capacity(&self) -> u64 {
+        self.inner.config.max_capacity
+    }
+
+    /// A snapshot of the statistics.
+    pub fn stats(&self) -> CacheStats {
+        let mut s = CacheStats::default();
+        for stripe in self.inner.reads.stripes() {
+            s.hits += stripe.counters.0.hits.load(Ordering::Relaxed);
+            s.misses += stripe.counters.0.misses.load(Ordering::Relaxed);
+        }
+        let g = &self.inner.counters;
+        s.load_successes = g.load_successes.load(Ordering::Relaxed);
+        s.load_failures = g.load_failures.load(Ordering::Relaxed);
+        s.total_load_time_nanos = g.total_load_time_nanos.load(Ordering::Relaxed);
+        s.eviction_count = g.eviction_count.load(Ordering::Relaxed);
+        s.eviction_weight = g.eviction_weight.load(Ordering::Relaxed);
+        s
+    }
+
+    // ---- maintenance ------------------------------------------------------------------------
+
+    /// Applies every buffered read and write to the policy, reclaims all expired entries and
+    /// evicts down to the capacity, now. Blocks while another thread is doing maintenance.
+    pub fn run_pending_tasks(&self) {
+        self.inner.status.store(REQUIRED, Ordering::Release);
+        let policy = self.inner.policy.lock();
+        self.maintain(policy, usize::MAX);
+    }
+
+    /// Runs maintenance if no other thread is: the amortised path used by reads and writes.
+    fn try_maintenance(&self) {
+        if let Some(policy) = self.inner.policy.try_lock() {
+            self.maintain(policy, EXPIRE_BUDGET);
+        }
+    }
+
+    fn maintain(&self, mut policy: MutexGuard<'_, Policy>, budget: usize) {
+        let mut removed: Pending<K, V> = Vec::new();
+        let mut rounds = 0;
+        loop {
+            self.inner.status.store(PROCESSING, Ordering::Release);
+            let more = self.maintenance_round(&mut policy, budget, &mut removed);
+            rounds += 1;
+            let done = !more
+                && self
+                    .inner
+                    .status
+                    .compare_exchange(PROCESSING, IDLE, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok();
+            if done {
+                break;
+            }
+            if rounds >= 4 && budget != usize::MAX {
+                // Leave the rest to the next caller: bounded upkeep per call.
+                self.inner.status.store(REQUIRED, Ordering::Release);
+                break;
+            }
+        }
+        drop(policy);
+        self.notify(removed);
+        // A writer may have asked for maintenance after our last check but before we let go
+        // of the lock; it could not take the lock, so take its work now.
+        if self.inner.status.load(Ordering::Acquire) == REQUIRED && budget != usize::MAX {
+            if let Some(policy) = self.inner.policy.try_lock() {
+                self.maintain(policy, budget);
+            }
+        }
+    }
+
+    /// One pass: drain reads and writes into the policy, expire, evict. Returns whether work
+    /// was left over because of the budget.
+    fn maintenance_round(&self, policy: &mut Policy, budget: usize, removed: &mut Pending<K, V>) -> bool {
+        // Reads first: they happened before the writes still in the logs (in one thread,
+        // exactly; every write drains at once when uncontended).
+        self.inner.reads.drain(|event| {
+            policy.record_access((event >> 32) as u32, event as u32);
+        });
+        let mut ops: Vec<(u64, usize, WriteOp)> = Vec::new();
+        for (word, bits) in self.inner.dirty.iter().enumerate() {
+            let mut mask = bits.swap(0, Ordering::AcqRel);
+            while mask != 0 {
+                let idx = word * 64 + mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                let log = std::mem::take(&mut self.inner.shards[idx].0.write().log);
+                ops.extend(log.into_iter().map(|(seq, op)| (seq, idx, op)));
+            }
+        }
+        ops.sort_unstable_by_key(|&(seq, _, _)| seq);
+        for (_, idx, op) in ops {
+            match op {
+                WriteOp::Add {
+                    local,
+                    gen,
+                    hash,
+                    weight,
+                    deadline,
+                } => policy.record_add(self.global_id(idx, local), gen, hash, weight, deadline),
+                WriteOp::Update {
+                    local,
+                    gen,
+                    weight,
+                    deadline,
+                } => policy.record_update(self.global_id(idx, local), gen, weight, deadline),
+                WriteOp::Remove { local, gen } => policy.record_remove(self.global_id(idx, local), gen),
+            }
+        }
+
+        let mut more = false;
+        let mut victims = Vec::new();
+        if self.expiry_on() {
+            let now = self.inner.clock.now();
+            more = !policy.expired(now, budget, &mut victims);
+            for v in victims.drain(..) {
+                let (idx, local) = self.split_id(v.id);
+                let mut s = self.inner.shards[idx].0.write();
+                let deadline = match s.live_at(local, v.gen) {
+                    Some(e) => e.deadline(),
+                    None => continue,
+                };
+                if deadline <= now {
+                    let e = s.remove_at(v.hash, local);
+                    drop(s);
+                    policy.record_remove(v.id, v.gen);
+                    self.account_eviction(&e);
+                    removed.push((e.key, e.value, RemovalCause::Expired));
+                } else {
+                    drop(s);
+                    policy.set_deadline(v.id, v.gen, deadline);
+                }
+            }
+        }
+
+        policy.evict(&mut victims);
+        for v in victims.drain(..) {
+            let (idx, local) = self.split_id(v.id);
+            let mut s = self.inner.shards[idx].0.write();
+            if s.live_at(local, v.gen).is_some() {
+                let e = s.remove_at(v.hash, local);
+                drop(s);
+                self.account_eviction(&e);
+                removed.push((e.key, e.value, RemovalCause::Size));
+            }
+        }
+        policy.climb();
+        more || !self.inner.reads.is_empty() && budget == usize::MAX
+    }
+
+    fn account_eviction(&self, e: &Stored<K, V>) {
+        self.inner.entry_count.fetch_sub(1, Ordering::Relaxed);
+        self.inner
+            .weighted_size
+            .fetch_sub(u64::from(e.weight), Ordering::Relaxed);
+        self.inner.counters.record_eviction(e.weight);
+    }
+
+    fn notify_one(&self, key: K, value: V, cause: RemovalCause) {
+        if let Some(l) = &self.inner.config.listener {
+            l(key, value, cause);
+        }
+    }
+
+    pub(crate) fn notify(&self, removed: Pending<K, V>) {
+        if let Some(l) = &self.inner.config.listener {
+            for (k, v, c) in removed {
+                l(k, v, c);
+            }
+        }
+    }
+
+    /// Keys in the policy's eviction order, coldest first (exact LRU order with
+    /// [`EvictionPolicy::Lru`](crate::EvictionPolicy::Lru)); runs pending maintenance first.
+    pub fn keys_coldest_first(&self) -> Vec<K> {
+        self.inner.status.store(REQUIRED, Ordering::Release);
+        let policy = self.inner.policy.lock();
+        let mut policy = policy;
+        let mut removed = Vec::new();
+        while self.maintenance_round(&mut policy, usize::MAX, &mut removed) {}
+        let ids = policy.ids_coldest_first();
+        let now = self.inner.clock.now();
+        let mut keys = Vec::with_capacity(ids.len());
+        for id in ids {
+            let (idx, local) = self.split_id(id);
+            let s = self.inner.shards[idx].0.read();
+            if let Some(slot) = s.slots.get(local as usize) {
+                if let Some(e) = &slot.entry {
+                    if !self.expiry_on() || e.deadline() > now {
+                        keys.push(e.key.clone());
+                    }
+                }
+            }
+        }
+        drop(policy);
+        self.notify(removed);
+        keys
+    }
+
+    /// The policy's own view of its size, for tests of the bound.
+    #[cfg(test)]
+    pub(crate) fn policy_weighted_size(&self) -> u64 {
+        self.inner.policy.lock().weighted_size()
+    }
+}

@@ -1,0 +1,356 @@
+//! A compact, aging popularity estimator for TinyLFU admission.
+//!
+//! Admission needs to compare how popular a new candidate is against the entry it
+//! would displace, including for keys that are not (or no longer) in the cache. Keeping
+//! exact counts for every key ever seen is unaffordable, so this is a 4-bit Count-Min
+//! sketch of depth 4, following the design of Caffeine's `FrequencySketch`:
+//!
+//! * All four counters of a key live in one 64-byte block (eight `u64` words), so an
+//!   estimate or an increment touches a single cache line instead of four.
+//! * Counters saturate at 15: admission only needs to rank "hot" against "cold", and
+//!   small counters keep the table at half a byte per counter.
+//! * After a sample period every counter is halved, so the sketch follows shifts in
+//!   popularity instead of favouring keys that were hot long ago.
+//! * Incoming hashes are re-mixed with a per-sketch random seed, so callers who can
+//!   choose keys cannot aim collisions at a victim's counters to block its admission.
+
+use std::collections::hash_map::RandomState;
+use std::fmt;
+use std::hash::BuildHasher;
+
+/// Fewest words in a table: eight blocks, so tiny caches still spread keys apart.
+const MIN_TABLE_LEN: u64 = 64;
+/// Most words in a table (128 MiB); beyond that more counters buy little accuracy.
+const MAX_TABLE_LEN: u64 = 1 << 24;
+/// Words per block: the four counters of a key share one 64-byte cache line.
+const BLOCK_WORDS: usize = 8;
+/// Keeps the low three bits of every nibble after a one-bit shift (halving).
+const RESET_MASK: u64 = 0x7777_7777_7777_7777;
+/// Selects the lowest bit of every nibble, to count odd counters before halving.
+const ONE_MASK: u64 = 0x1111_1111_1111_1111;
+/// Largest value a 4-bit counter holds.
+const COUNTER_MAX: u64 = 15;
+
+/// Approximate, periodically aged access frequencies, used by TinyLFU to decide
+/// whether a candidate is worth more than the entry it would evict.
+pub struct FrequencySketch {
+    /// Four-bit counters, sixteen per word, grouped into blocks of eight words.
+    table: Vec<u64>,
+    /// Selects a block from a mixed hash; `table.len() / 8 - 1`.
+    block_mask: u64,
+    /// Successful increments after which all counters are halved.
+    sample_size: u64,
+    /// Successful increments since the last halving (adjusted for truncation).
+    size: u64,
+    /// Per-sketch secret mixed into every hash so collisions cannot be aimed.
+    seed: u64,
+}
+
+impl FrequencySketch {
+    /// Sizes the sketch for a cache holding about `capacity` entries, because both
+    /// accuracy (table width) and how fast old popularity fades (sample period) must
+    /// scale with how many entries compete for admission.
+    pub fn new(capacity: u64) -> Self {
+        let seed = RandomState::new().hash_one(0x9e37_79b9_7f4a_7c15_u64);
+        let mut sketch = FrequencySketch {
+            table: Vec::new(),
+            block_mask: 0,
+            sample_size: 0,
+            size: 0,
+            seed,
+        };
+        sketch.ensure_capacity(capacity);
+        sketch
+    }
+
+    /// Adapts the sketch when the cache's capacity changes, because a table sized for
+    /// another capacity either wastes memory or saturates. The table is rebuilt (and
+    /// every count forgotten) only when its length changes, in either direction; the
+    /// sample period always follows the new capacity.
+    pub fn ensure_capacity(&mut self, capacity: u64) {
+        let len = table_len_for(capacity);
+        if self.table.len() != len {
+            self.table = vec![0; len];
+            self.block_mask = (len / BLOCK_WORDS) as u64 - 1;
+            self.size = 0;
+        }
+        self.sample_size = sample_size_for(capacity);
+        if self.size >= self.sample_size {
+            self.reset();
+        }
+    }
+
+    /// Estimates, in `0..=15`, how often the key with this hash was seen recently, so
+    /// admission can compare a candidate against a victim. It may over-estimate (a
+    /// collision in all four rows) but never under-estimates since the last halving.
+    pub fn frequency(&self, hash: u64) -> u8 {
+        let (block, counters) = self.locate(hash);
+        let mut min = COUNTER_MAX;
+        for row in 0..4 {
+            let (word, shift) = counter_position(block, counters, row);
+            min = min.min((self.table[word] >> shift) & COUNTER_MAX);
+        }
+        min as u8
+    }
+
+    /// Records one access to the key with this hash, because TinyLFU's estimates are
+    /// only as good as the stream of accesses it sees. All four counters are
+    /// incremented (saturating at 15), as Caffeine does; once `sample_size` increments
+    /// have changed some counter, every counter is halved so that stale popularity
+    /// fades.
+    pub fn increment(&mut self, hash: u64) {
+        let (block, counters) = self.locate(hash);
+        let mut added = false;
+        for row in 0..4 {
+            let (word, shift) = counter_position(block, counters, row);
+            let mask = COUNTER_MAX << shift;
+            if self.table[word] & mask != mask {
+                self.table[word] += 1 << shift;
+                added = true;
+            }
+        }
+        if added {
+            self.size += 1;
+            if self.size >= self.sample_size {
+                self.reset();
+            }
+        }
+    }
+
+    /// Halves every counter (aging). Halving truncates odd counters; each key owns four
+    /// counters, so a quarter of the odd ones approximates the increments lost, which
+    /// keeps `size` in step with what the table still remembers.
+    fn reset(&mut self) {
+        let mut odd: u64 = 0;
+        for word in &mut self.table {
+            odd += u64::from((*word & ONE_MASK).count_ones());
+            *word = (*word >> 1) & RESET_MASK;
+        }
+        self.size = self.size.saturating_sub(odd / 4) / 2;
+    }
+
+    /// Mixes the caller's hash with the seed, and splits it into the index of the first
+    /// word of the key's block and 32 bits that pick one counter in each row.
+    fn locate(&self, hash: u64) -> (usize, u32) {
+        let mixed = mix64(hash ^ self.seed);
+        // The block comes from the low bits and the counters from the high 32 bits,
+        // which never overlap because the table has at most 2^21 blocks.
+        let block = ((mixed & self.block_mask) as usize) * BLOCK_WORDS;
+        (block, (mixed >> 32) as u32)
+    }
+}
+
+impl fmt::Debug for FrequencySketch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FrequencySketch")
+            .field("table_len", &self.table.len())
+            .field("sample_size", &self.sample_size)
+            .field("size", &self.size)
+            .finish()
+    }
+}
+
+/// Word index and bit shift of the counter of `row` (0..4) within a block. Row `r` owns
+/// words `2r` and `2r + 1` of the block, giving 32 counters per row; one byte of the
+/// counter bits picks the word (bit 0) and the nibble (bits 1..5).
+fn counter_position(block: usize, counters: u32, row: usize) -> (usize, u32) {
+    let bits = counters >> (row * 8);
+    let word = block + row * 2 + (bits & 1) as usize;
+    let shift = ((bits >> 1) & 15) * 4;
+    (word, shift)
+}
+
+/// Table length in words for a capacity: the next power of two, clamped so tiny caches
+/// still get several blocks and huge ones do not allocate without bound.
+fn table_len_for(capacity: u64) -> usize {
+    let clamped = capacity.clamp(MIN_TABLE_LEN, MAX_TABLE_LEN);
+    clamped.next_power_of_two() as usize
+}
+
+/// Successful increments between halvings: ten per entry, as in Caffeine, with the
+/// capacity clamped to the range the table is sized for so that the period stays in
+/// proportion to the number of counters.
+fn sample_size_for(capacity: u64) -> u64 {
+    10 * capacity.clamp(MIN_TABLE_LEN, MAX_TABLE_LEN)
+}
+
+/// A strong 64-bit finalizer (the SplitMix64 / Stafford "mix13" variant): every input
+/// bit affects every output bit, so weak or sequential caller hashes still spread
+/// evenly over blocks and counters.
+fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Distinct, well-spread key hashes for tests.
+    fn key(i: u64) -> u64 {
+        mix64(i.wrapping_add(0x1234_5678))
+    }
+
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            let mut x = self.0;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            self.0 = x;
+            x
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    #[test]
+    fn increments_saturate_at_fifteen() {
+        let mut sketch = FrequencySketch::new(512);
+        let k = key(42);
+        assert_eq!(sketch.frequency(k), 0);
+        for i in 1..=20u8 {
+            sketch.increment(k);
+            assert_eq!(sketch.frequency(k), i.min(15));
+        }
+    }
+
+    #[test]
+    fn unseen_keys_stay_near_zero() {
+        let mut sketch = FrequencySketch::new(1000);
+        for i in 0..1000 {
+            sketch.increment(key(i));
+        }
+        for i in 0..1000 {
+            assert!(
+                sketch.frequency(key(i)) >= 1,
+                "count-min never under-estimates"
+            );
+        }
+        let total: u64 = (1000..2000)
+            .map(|i| u64::from(sketch.frequency(key(i))))
+            .sum();
+        let mean = total as f64 / 1000.0;
+        assert!(mean < 1.0, "mean estimate of unseen keys is {mean}");
+    }
+
+    #[test]
+    fn aging_halves_counts() {
+        let mut sketch = FrequencySketch::new(512);
+        let hot = key(7);
+        for _ in 0..15 {
+            sketch.increment(hot);
+        }
+        assert_eq!(sketch.frequency(hot), 15);
+        let sample_size = sketch.sample_size;
+        for i in 0..sample_size {
+            sketch.increment(key(1_000_000 + i));
+        }
+        let after = sketch.frequency(hot);
+        assert!(after <= 7, "frequency after aging is {after}");
+        assert!(sketch.size < sample_size);
+    }
+
+    #[test]
+    fn reset_halves_every_counter_and_size() {
+        let mut sketch = FrequencySketch::new(64);
+        for (i, &word) in [u64::MAX, 0x1234_5678_9abc_def0, 1].iter().enumerate() {
+            sketch.table[i] = word;
+        }
+        sketch.size = 100;
+        sketch.reset();
+        assert_eq!(sketch.table[0], 0x7777_7777_7777_7777);
+        assert_eq!(sketch.table[1], 0x0112_2334_4556_6770);
+        assert_eq!(sketch.table[2], 0);
+        // 16 odd nibbles in word 0, 8 in word 1 and 1 in word 2: 25 / 4 = 6.
+        assert_eq!(sketch.size, (100 - 6) / 2);
+    }
+
+    #[test]
+    fn ensure_capacity_resizes_and_clears() {
+        let mut sketch = FrequencySketch::new(16);
+        assert_eq!(sketch.table.len(), 64);
+        assert_eq!(sketch.block_mask, 7);
+        let k = key(3);
+        sketch.increment(k);
+        sketch.increment(k);
+
+        // Same table length: counts survive, the sample period follows the capacity.
+        sketch.ensure_capacity(40);
+        assert_eq!(sketch.table.len(), 64);
+        assert_eq!(sketch.frequency(k), 2);
+
+        sketch.ensure_capacity(10_000);
+        assert_eq!(sketch.table.len(), 16_384);
+        assert_eq!(sketch.block_mask, 16_384 / 8 - 1);
+        assert_eq!(sketch.sample_size, 100_000);
+        assert_eq!(sketch.frequency(k), 0);
+        sketch.increment(k);
+        assert_eq!(sketch.frequency(k), 1);
+
+        sketch.ensure_capacity(100);
+        assert_eq!(sketch.table.len(), 128);
+        assert_eq!(sketch.sample_size, 1000);
+        assert_eq!(sketch.frequency(k), 0);
+    }
+
+    #[test]
+    fn table_sizes_are_clamped_powers_of_two() {
+        assert_eq!(table_len_for(0), 64);
+        assert_eq!(table_len_for(1), 64);
+        assert_eq!(table_len_for(65), 128);
+        assert_eq!(table_len_for(1000), 1024);
+        assert_eq!(table_len_for(1 << 24), 1 << 24);
+        assert_eq!(table_len_for(u64::MAX), 1 << 24);
+        assert_eq!(sample_size_for(0), 640);
+        assert_eq!(sample_size_for(1000), 10_000);
+        assert_eq!(sample_size_for(u64::MAX), 10 << 24);
+        let tiny = FrequencySketch::new(0);
+        assert_eq!(tiny.frequency(key(1)), 0);
+    }
+
+    #[test]
+    fn sketches_use_different_seeds() {
+        let a = FrequencySketch::new(64);
+        let b = FrequencySketch::new(64);
+        assert_ne!(a.seed, b.seed);
+    }
+
+    #[test]
+    fn heavy_hitters_rank_above_light_ones() {
+        let mut sketch = FrequencySketch::new(1000);
+        let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
+        let pairs = 300u64;
+        // Hot key 2i seen 10 times, warm key 2i+1 seen twice, amid Zipf-ish background
+        // traffic over other keys, all shuffled together.
+        let mut events = Vec::new();
+        for i in 0..pairs {
+            events.extend(std::iter::repeat(key(2 * i)).take(10));
+            events.extend(std::iter::repeat(key(2 * i + 1)).take(2));
+        }
+        for _ in 0..6000 {
+            // Rank r is drawn with probability roughly proportional to 1 / r.
+            let rank = (1u64 << rng.below(11)) + rng.below(1 << 10);
+            events.push(key(1_000_000 + rank % 2000));
+        }
+        for i in (1..events.len()).rev() {
+            let j = rng.below(i as u64 + 1) as usize;
+            events.swap(i, j);
+        }
+        for &e in &events {
+            sketch.increment(e);
+        }
+        let ordered = (0..pairs)
+            .filter(|&i| sketch.frequency(key(2 * i)) >= sketch.frequency(key(2 * i + 1)))
+            .count() as u64;
+        assert!(
+            ordered * 100 >= pairs * 95,
+            "only {ordered} of {pairs} pairs ranked correctly"
+        );
+    }
+}

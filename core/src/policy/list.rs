@@ -1,0 +1,68 @@
+//! Intrusive doubly linked lists over node indices: O(1) move-to-back without allocation.
+
+use super::node::{Node, NIL};
+
+/// One access-order queue (least recently used at the head).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct List {
+    pub(crate) head: u32,
+    pub(crate) tail: u32,
+}
+
+impl Default for List {
+    fn default() -> Self {
+        Self {
+            head: NIL,
+            tail: NIL,
+        }
+    }
+}
+
+impl List {
+    pub(crate) fn push_back(&mut self, nodes: &mut [Node], id: u32) {
+        let n = &mut nodes[id as usize];
+        n.prev = self.tail;
+        n.next = NIL;
+        if self.tail == NIL {
+            self.head = id;
+        } else {
+            nodes[self.tail as usize].next = id;
+        }
+        self.tail = id;
+    }
+
+    pub(crate) fn unlink(&mut self, nodes: &mut [Node], id: u32) {
+        let (prev, next) = {
+            let n = &nodes[id as usize];
+            (n.prev, n.next)
+        };
+        if prev == NIL {
+            self.head = next;
+        } else {
+            nodes[prev as usize].next = next;
+        }
+        if next == NIL {
+            self.tail = prev;
+        } else {
+            nodes[next as usize].prev = prev;
+        }
+        let n = &mut nodes[id as usize];
+        n.prev = NIL;
+        n.next = NIL;
+    }
+
+    pub(crate) fn move_to_back(&mut self, nodes: &mut [Node], id: u32) {
+        if self.tail != id {
+            self.unlink(nodes, id);
+            self.push_back(nodes, id);
+        }
+    }
+
+    pub(crate) fn pop_front(&mut self, nodes: &mut [Node]) -> Option<u32> {
+        let id = self.head;
+        (id != NIL).then(|| {
+            self.unlink(nodes, id);
+            id
+        })
+    }
+}

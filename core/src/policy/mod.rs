@@ -1,0 +1,636 @@
+//! The admission and eviction policy, kept apart from the concurrent map.
+//!
+//! The policy sees only slot ids, generations, key hashes, weights and deadlines. That keeps it
+//! single-threaded and deterministic (it runs under the cache's policy lock, fed by buffered
+//! events), testable on its own, and reusable by bindings that keep keys and values in their
+//! own runtime and only need the decisions.
+//!
+//! The default is adaptive W-TinyLFU as in Caffeine: new entries enter a small LRU *window*;
+//! entries leaving the window compete for the *main* space (an SLRU of probation and protected
+//! queues) against main's LRU victim, and the one the 4-bit count-min sketch has seen more often
+//! stays. A hill climber moves capacity between window and main as the workload changes.
+
+mod climber;
+pub(crate) mod frequency_sketch;
+mod list;
+mod node;
+
+use crate::clock::NEVER;
+use crate::timer_wheel::TimerWheel;
+use climber::Climber;
+use frequency_sketch::FrequencySketch;
+use list::List;
+use node::{Node, Queue, NIL};
+
+/// Which entries are kept when the cache is full.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum EvictionPolicy {
+    /// Adaptive W-TinyLFU (the default): near-optimal hit ratio across recency- and
+    /// frequency-biased workloads, resistant to scans.
+    #[default]
+    TinyLfu,
+    /// Exact least-recently-used order with no admission filter, for callers that depend on
+    /// LRU semantics (for example a drop-in replacement of an LRU cache).
+    Lru,
+}
+
+/// Caffeine's split: 99% main, of which 80% protected; the climber moves it from there.
+const PERCENT_MAIN: f64 = 0.99;
+const PERCENT_PROTECTED: f64 = 0.80;
+/// Bounds the queue reshuffling done by one climb or demotion step.
+const TRANSFER_THRESHOLD: usize = 1000;
+/// Candidates this frequent are sometimes admitted anyway, so an attacker cannot pin a victim
+/// by inflating its frequency (hash flooding), as in Caffeine.
+const ADMIT_HASHDOS_THRESHOLD: u8 = 6;
+
+/// An entry the policy decided to drop: the caller removes it from the map if the slot still
+/// holds this generation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Victim {
+    pub(crate) id: u32,
+    pub(crate) gen: u32,
+    pub(crate) weight: u32,
+    pub(crate) hash: u64,
+}
+
+/// The policy state for one cache.
+pub(crate) struct Policy {
+    kind: EvictionPolicy,
+    nodes: Vec<Node>,
+    window: List,
+    probation: List,
+    protected: List,
+    sketch: FrequencySketch,
+    sketch_capacity: u64,
+    climber: Climber,
+    wheel: TimerWheel,
+    weighted: bool,
+    maximum: u64,
+    weighted_size: u64,
+    window_maximum: u64,
+    window_size: u64,
+    protected_maximum: u64,
+    protected_size: u64,
+    len: u64,
+    rng: u64,
+}
+
+impl Policy {
+    pub(crate) fn new(kind: EvictionPolicy, maximum: u64, weighted: bool, now: u64) -> Self {
+        let sketch_capacity = if weighted { maximum.min(1024) } else { maximum };
+        let mut p = Self {
+            kind,
+            nodes: Vec::new(),
+            window: List::default(),
+            probation: List::default(),
+            protected: List::default(),
+            sketch: FrequencySketch::new(sketch_capacity),
+            sketch_capacity,
+            climber: Climber::new(maximum, sample_size(sketch_capacity)),
+            wheel: TimerWheel::new(now),
+            weighted,
+            maximum,
+            weighted_size: 0,
+            window_maximum: 0,
+            window_size: 0,
+            protected_maximum: 0,
+            protected_size: 0,
+            len: 0,
+            rng: seed(),
+        };
+        p.set_maximum(maximum);
+        p
+    }
+
+    /// Changes the capacity; the caller evicts afterwards.
+    pub(crate) fn set_maximum(&mut self, maximum: u64) {
+        self.maximum = maximum;
+        let main = (maximum as f64 * PERCENT_MAIN) as u64;
+        self.window_maximum = (maximum - main).max(1);
+        self.protected_maximum = (main as f64 * PERCENT_PROTECTED) as u64;
+        if !self.weighted {
+            self.sketch_capacity = maximum;
+            self.sketch.ensure_capacity(maximum);
+            self.climber.set_sample_size(sample_size(maximum));
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn weighted_size(&self) -> u64 {
+        self.weighted_size
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn live(&self, id: u32, gen: u32) -> bool {
+        self.nodes
+            .get(id as usize)
+            .is_some_and(|n| n.queue != Queue::Free && n.gen == gen)
+    }
+
+    /// A new entry (a miss that was filled).
+    pub(crate) fn record_add(&mut self, id: u32, gen: u32, hash: u64, weight: u32, deadline: u64) {
+        let idx = id as usize;
+        if idx >= self.nodes.len() {
+            self.nodes.resize(idx + 1, Node::FREE);
+        }
+        if self.nodes[idx].queue != Queue::Free {
+            // A stale node for an id the map has already reused: its removal was lost in a
+            // race the map resolved by generation, so drop it now.
+            let old_gen = self.nodes[idx].gen;
+            self.record_remove(id, old_gen);
+        }
+        self.nodes[idx] = Node {
+            hash,
+            weight,
+            gen,
+            ..Node::FREE
+        };
+        self.len += 1;
+        self.weighted_size += u64::from(weight);
+        self.grow_sketch();
+        self.sketch.increment(hash);
+        self.climber.record_miss();
+        self.link_new(id, weight);
+        self.schedule(id, deadline);
+    }
+
+    fn link_new(&mut self, id: u32, weight: u32) {
+        let node = &mut self.nodes[id as usize];
+        if weight == 0 {
+            node.queue = Queue::Pinned;
+            return;
+        }
+        match self.kind {
+            EvictionPolicy::Lru => {
+                node.queue = Queue::Probation;
+                self.probation.push_back(&mut self.nodes, id);
+            }
+            EvictionPolicy::TinyLfu => {
+                node.queue = Queue::Window;
+                self.window.push_back(&mut self.nodes, id);
+                self.window_size += u64::from(weight);
+            }
+        }
+    }
+
+    fn unlink(&mut self, id: u32) {
+        let node = self.nodes[id as usize];
+        let w = u64::from(node.weight);
+        match node.queue {
+            Queue::Window => {
+                self.window.unlink(&mut self.nodes, id);
+                self.window_size -= w;
+            }
+            Queue::Probation => self.probation.unlink(&mut self.nodes, id),
+            Queue::Protected => {
+                self.protected.unlink(&mut self.nodes, id);
+                self.protected_size -= w;
+            }
+            Queue::Pinned | Queue::Free => {}
+        }
+    }
+
+    /// The value (and maybe weight and deadline) of a live entry was replaced: an access too.
+    pub(crate) fn record_update(&mut self, id: u32, gen: u32, weight: u32, deadline: u64) {
+        if !self.live(id, gen) {
+            return;
+        }
+        let old = self.nodes[id as usize].weight;
+        if old != weight {
+            self.unlink(id);
+            self.weighted_size = self.weighted_size - u64::from(old) + u64::from(weight);
+            self.nodes[id as usize].weight = weight;
+            self.link_new(id, weight);
+        }
+        self.touch(id);
+        self.schedule(id, deadline);
+    }
+
+    /// A live entry left the map (explicit removal, replacement race, expiry).
+    pub(crate) fn record_remove(&mut self, id: u32, gen: u32) {
+        if !self.live(id, gen) {
+            return;
+        }
+        self.unlink(id);
+        self.wheel.deschedule(id);
+        let node = &mut self.nodes[id as usize];
+        self.len -= 1;
+        self.weighted_size -= u64::from(node.weight);
+        *node = Node::FREE;
+    }
+
+    /// A hit.
+    pub(crate) fn record_access(&mut self, id: u32, gen: u32) {
+        if self.live(id, gen) {
+            self.climber.record_hit();
+            self.touch(id);
+        }
+    }
+
+    fn touch(&mut self, id: u32) {
+        let node = self.nodes[id as usize];
+        self.sketch.increment(node.hash);
+        match node.queue {
+            Queue::Window => self.window.move_to_back(&mut self.nodes, id),
+            Queue::Probation if self.kind == EvictionPolicy::Lru => {
+                self.probation.move_to_back(&mut self.nodes, id)
+            }
+            Queue::Probation => {
+                self.probation.unlink(&mut self.nodes, id);
+                self.nodes[id as usize].queue = Queue::Protected;
+                self.protected.push_back(&mut self.nodes, id);
+                self.protected_size += u64::from(node.weight);
+            }
+            Queue::Protected => self.protected.move_to_back(&mut self.nodes, id),
+            Queue::Pinned | Queue::Free => {}
+        }
+    }
+
+    /// The entry's deadline changed (time-to-idle or a per-entry expiry on read).
+    pub(crate) fn set_deadline(&mut self, id: u32, gen: u32, deadline: u64) {
+        if self.live(id, gen) {
+            self.schedule(id, deadline);
+        }
+    }
+
+    fn schedule(&mut self, id: u32, deadline: u64) {
+        if deadline == NEVER {
+            self.wheel.deschedule(id);
+        } else {
+            self.wheel.schedule(id, deadline);
+        }
+    }
+
+    /// Entries whose recorded deadline is at or before `now`, at most `budget` of them. The
+    /// caller checks each against the entry's true deadline (reads may have extended it) and
+    /// then calls `record_remove` or `set_deadline`. Returns false if more remain.
+    pub(crate) fn expired(&mut self, now: u64, budget: usize, out: &mut Vec<Victim>) -> bool {
+        if self.wheel.next_expiry_hint().is_none_or(|h| h > now) {
+            return true;
+        }
+        let nodes = &self.nodes;
+        self.wheel.advance(now, budget, |id| {
+            let n = nodes[id as usize];
+            if n.queue != Queue::Free {
+                out.push(Victim {
+                    id,
+                    gen: n.gen,
+                    weight: n.weight,
+                    hash: n.hash,
+                });
+            }
+        })
+    }
+
+    /// Chooses and drops entries until the policy's weighted size fits the maximum.
+    pub(crate) fn evict(&mut self, out: &mut Vec<Victim>) {
+        if self.weighted_size <= self.maximum {
+            return;
+        }
+        match self.kind {
+            EvictionPolicy::Lru => {
+                while self.weighted_size > self.maximum {
+                    let Some(id) = self.probation.head_id() else { break };
+                    self.evict_node(id, out);
+                }
+            }
+            EvictionPolicy::TinyLfu => {
+                let candidates = self.evict_from_window();
+                self.evict_from_main(candidates, out);
+            }
+        }
+    }
+
+    fn evict_node(&mut self, id: u32, out: &mut Vec<Victim>) {
+        let n = self.nodes[id as usize];
+        out.push(Victim {
+            id,
+            gen: n.gen,
+            weight: n.weight,
+            hash: n.hash,
+        });
+        self.record_remove(id, n.gen);
+    }
+
+    /// Moves the window's overflow to the back of probation, where each competes for admission.
+    fn evict_from_window(&mut self) -> usize {
+        let mut candidates = 0;
+        while self.window_size > self.window_maximum {
+            let Some(id) = self.window.pop_front(&mut self.nodes) else { break };
+            let w = u64::from(self.nodes[id as usize].weight);
+            self.window_size -= w;
+            self.nodes[id as usize].queue = Queue::Probation;
+            self.probation.push_back(&mut self.nodes, id);
+            candidates += 1;
+        }
+        candidates
+    }
+
+    /// Caffeine's duel: the newest candidate from the window against probation's LRU victim,
+    /// falling back to protected and then the window when probation runs dry.
+    fn evict_from_main(&mut self, mut candidates: usize, out: &mut Vec<Victim>) {
+        #[derive(PartialEq)]
+        enum From {
+            Probation,
+            Protected,
+            Window,
+        }
+        let mut victim_queue = From::Probation;
+        let mut candidate_from_window = false;
+        let mut victim = self.probation.head;
+        let mut candidate = self.probation.tail;
+        while self.weighted_size > self.maximum {
+            if candidates == 0 && !candidate_from_window {
+                candidate = self.window.head;
+                candidate_from_window = true;
+            }
+            if candidate == NIL && victim == NIL {
+                match victim_queue {
+                    From::Probation => {
+                        victim = self.protected.head;
+                        victim_queue = From::Protected;
+                        continue;
+                    }
+                    From::Protected => {
+                        victim = self.window.head;
+                        victim_queue = From::Window;
+                        continue;
+                    }
+                    From::Window => break,
+                }
+            }
+            let step = |p: &Policy, id: u32, backwards: bool| {
+                if backwards {
+                    p.nodes[id as usize].prev
+                } else {
+                    p.nodes[id as usize].next
+                }
+            };
+            let cand_backwards = candidates > 0 && !candidate_from_window;
+            if victim == NIL {
+                let next = step(self, candidate, cand_backwards);
+                candidates = candidates.saturating_sub(1);
+                self.evict_node(candidate, out);
+                candidate = next;
+                continue;
+            }
+            if candidate == NIL {
+                let next = self.nodes[victim as usize].next;
+                self.evict_node(victim, out);
+                victim = next;
+                continue;
+            }
+            if candidate == victim {
+                let next = self.nodes[victim as usize].next;
+                self.evict_node(candidate, out);
+                victim = next;
+                candidate = NIL;
+                candidates = candidates.saturating_sub(1);
+                continue;
+            }
+            let cw = u64::from(self.nodes[candidate as usize].weight);
+            if cw > self.maximum {
+                let next = step(self, candidate, cand_backwards);
+                candidates = candidates.saturating_sub(1);
+                self.evict_node(candidate, out);
+                candidate = next;
+                continue;
+            }
+            candidates = candidates.saturating_sub(1);
+            let (ch, vh) = (self.nodes[candidate as usize].hash, self.nodes[victim as usize].hash);
+            if self.admit(ch, vh) {
+                let next = self.nodes[victim as usize].next;
+                self.evict_node(victim, out);
+                victim = next;
+                candidate = step(self, candidate, true);
+                if candidate_from_window {
+                    candidate = NIL;
+                }
+            } else {
+                let next = step(self, candidate, cand_backwards);
+                self.evict_node(candidate, out);
+                candidate = next;
+            }
+        }
+    }
+
+    fn admit(&mut self, candidate_hash: u64, victim_hash: u64) -> bool {
+        let victim = self.sketch.frequency(victim_hash);
+        let candidate = self.sketch.frequency(candidate_hash);
+        if candidate > victim {
+            true
+        } else if candidate >= ADMIT_HASHDOS_THRESHOLD {
+            self.rng ^= self.rng << 13;
+            self.rng ^= self.rng >> 7;
+            self.rng ^= self.rng << 17;
+            self.rng & 127 == 0
+        } else {
+            false
+        }
+    }
+
+    fn grow_sketch(&mut self) {
+        if self.weighted && self.len > self.sketch_capacity {
+            self.sketch_capacity = (self.len * 2).min(self.maximum.max(1024));
+            self.sketch.ensure_capacity(self.sketch_capacity);
+            self.climber.set_sample_size(sample_size(self.sketch_capacity));
+        }
+    }
+
+    /// Adapts the window size to the hit rate of the last sample; called after each drain.
+    pub(crate) fn climb(&mut self) {
+        if self.kind != EvictionPolicy::TinyLfu {
+            return;
+        }
+        let amount = self.climber.adjustment(self.maximum);
+        self.demote_from_protected();
+        match amount {
+            0 => {}
+            a if a > 0 => self.increase_window(a as u64),
+            a => self.decrease_window(a.unsigned_abs()),
+        }
+    }
+
+    fn demote_from_protected(&mut self) {
+        for _ in 0..TRANSFER_THRESHOLD {
+            if self.protected_size <= self.protected_maximum {
+                break;
+            }
+            let Some(id) = self.protected.pop_front(&mut self.nodes) else { break };
+            self.protected_size -= u64::from(self.nodes[id as usize].weight);
+            self.nodes[id as usize].queue = Queue::Probation;
+            self.probation.push_back(&mut self.nodes, id);
+        }
+    }
+
+    fn increase_window(&mut self, amount: u64) {
+        if self.protected_maximum == 0 {
+            return;
+        }
+        let mut quota = amount.min(self.protected_maximum);
+        self.protected_maximum -= quota;
+        self.window_maximum += quota;
+        self.demote_from_protected();
+        for _ in 0..TRANSFER_THRESHOLD {
+            let mut from_probation = true;
+            let mut id = self.probation.head;
+            if id == NIL || quota < u64::from(self.nodes[id as usize].weight) {
+                id = self.protected.head;
+                from_probation = false;
+            }
+            if id == NIL {
+                break;
+            }
+            let w = u64::from(self.nodes[id as usize].weight);
+            if quota < w {
+                break;
+            }
+            quota -= w;
+            if from_probation {
+                self.probation.unlink(&mut self.nodes, id);
+            } else {
+                self.protected.unlink(&mut self.nodes, id);
+                self.protected_size -= w;
+            }
+            self.window_size += w;
+            self.nodes[id as usize].queue = Queue::Window;
+            self.window.push_back(&mut self.nodes, id);
+        }
+        self.protected_maximum += quota;
+        self.window_maximum -= quota;
+    }
+
+    fn decrease_window(&mut self, amount: u64) {
+        if self.window_maximum <= 1 {
+            return;
+        }
+        let mut quota = amount.min(self.window_maximum - 1);
+        self.protected_maximum += quota;
+        self.window_maximum -= quota;
+        for _ in 0..TRANSFER_THRESHOLD {
+            let id = self.window.head;
+            if id == NIL {
+                break;
+            }
+            let w = u64::from(self.nodes[id as usize].weight);
+            if quota < w {
+                break;
+            }
+            quota -= w;
+            self.window.unlink(&mut self.nodes, id);
+            self.window_size -= w;
+            self.nodes[id as usize].queue = Queue::Probation;
+            self.probation.push_back(&mut self.nodes, id);
+        }
+        self.protected_maximum -= quota;
+        self.window_maximum += quota;
+    }
+
+    /// Ids in eviction order, coldest first (the order `evict` would pick without admission):
+    /// used by iteration order tests and LRU-compatible dumps.
+    pub(crate) fn ids_coldest_first(&self) -> Vec<u32> {
+        let mut out = Vec::with_capacity(self.len as usize);
+        for list in [&self.probation, &self.protected, &self.window] {
+            let mut id = list.head;
+            while id != NIL {
+                out.push(id);
+                id = self.nodes[id as usize].next;
+            }
+        }
+        out
+    }
+}
+
+impl List {
+    fn head_id(&self) -> Option<u32> {
+        (self.head != NIL).then_some(self.head)
+    }
+}
+
+fn sample_size(capacity: u64) -> u64 {
+    capacity.saturating_mul(10).max(100)
+}
+
+fn seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(0x5EED);
+    h.finish() | 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(p: &mut Policy) -> Vec<u32> {
+        let mut out = Vec::new();
+        p.evict(&mut out);
+        out.into_iter().map(|v| v.id).collect()
+    }
+
+    #[test]
+    fn lru_evicts_least_recently_used() {
+        let mut p = Policy::new(EvictionPolicy::Lru, 3, false, 1);
+        for id in 0..3 {
+            p.record_add(id, 1, u64::from(id) * 7919, 1, NEVER);
+        }
+        p.record_access(0, 1);
+        p.record_add(3, 1, 99, 1, NEVER);
+        assert_eq!(run(&mut p), vec![1]);
+        assert_eq!(p.len(), 3);
+        assert_eq!(p.ids_coldest_first(), vec![2, 0, 3]);
+    }
+
+    #[test]
+    fn tinylfu_keeps_the_newest_in_the_window_and_frequent_in_main() {
+        let mut p = Policy::new(EvictionPolicy::TinyLfu, 10, false, 1);
+        for id in 0..10 {
+            p.record_add(id, 1, 1000 + u64::from(id), 1, NEVER);
+            for _ in 0..5 {
+                p.record_access(id, 1);
+            }
+        }
+        assert!(run(&mut p).is_empty());
+        // A one-hit wonder must not displace the frequent keys, except through the window.
+        for id in 10..30 {
+            p.record_add(id, 1, 1000 + u64::from(id), 1, NEVER);
+            let evicted = run(&mut p);
+            assert_eq!(evicted.len(), 1);
+            assert!(!evicted.contains(&id), "the newest entry stays in the window");
+        }
+        let kept = p.ids_coldest_first();
+        assert_eq!(kept.len(), 10);
+        assert!(kept.iter().filter(|&&id| id < 10).count() >= 8, "{kept:?}");
+    }
+
+    #[test]
+    fn weights_and_pinning() {
+        let mut p = Policy::new(EvictionPolicy::TinyLfu, 10, true, 1);
+        p.record_add(0, 1, 1, 0, NEVER);
+        p.record_add(1, 1, 2, 6, NEVER);
+        p.record_add(2, 1, 3, 6, NEVER);
+        let evicted = run(&mut p);
+        assert_eq!(evicted.len(), 1);
+        assert!(!evicted.contains(&0));
+        assert!(p.weighted_size() <= 10);
+        p.record_add(3, 1, 4, 11, NEVER);
+        assert!(run(&mut p).contains(&3), "heavier than the whole cache");
+    }
+
+    #[test]
+    fn stale_generations_are_ignored() {
+        let mut p = Policy::new(EvictionPolicy::TinyLfu, 10, false, 1);
+        p.record_add(0, 1, 1, 1, NEVER);
+        p.record_remove(0, 2);
+        assert_eq!(p.len(), 1);
+        p.record_remove(0, 1);
+        assert_eq!(p.len(), 0);
+        p.record_add(0, 2, 1, 1, NEVER);
+        p.record_access(0, 1);
+        assert_eq!(p.len(), 1);
+    }
+}

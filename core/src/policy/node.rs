@@ -1,0 +1,41 @@
+//! The policy's per-entry record, addressed by slot id.
+
+/// Null link.
+pub(crate) const NIL: u32 = u32::MAX;
+
+/// Which queue a node is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Queue {
+    /// Not a live entry.
+    Free,
+    /// The admission window (W-TinyLFU), or unused by LRU.
+    Window,
+    /// Main space, seen once since admission (or the single queue of the LRU policy).
+    Probation,
+    /// Main space, seen again while in probation.
+    Protected,
+    /// Weight zero: counted, expired, but never chosen for eviction by size.
+    Pinned,
+}
+
+/// 32 bytes: links, the key hash for the frequency sketch, weight and generation.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Node {
+    pub(crate) prev: u32,
+    pub(crate) next: u32,
+    pub(crate) hash: u64,
+    pub(crate) weight: u32,
+    pub(crate) gen: u32,
+    pub(crate) queue: Queue,
+}
+
+impl Node {
+    pub(crate) const FREE: Node = Node {
+        prev: NIL,
+        next: NIL,
+        hash: 0,
+        weight: 0,
+        gen: 0,
+        queue: Queue::Free,
+    };
+}

@@ -1,0 +1,158 @@
+//! The basic map operations, bounds, listener causes and statistics.
+
+use std::sync::{Arc, Mutex};
+
+use cortado::{Cache, EvictionPolicy, RemovalCause};
+
+type Log = Arc<Mutex<Vec<(u64, u64, RemovalCause)>>>;
+
+fn logged(builder: cortado::CacheBuilder<u64, u64>) -> (Cache<u64, u64>, Log) {
+    let log: Log = Arc::default();
+    let l = Arc::clone(&log);
+    let cache = builder
+        .eviction_listener(move |k, v, c| l.lock().unwrap().push((k, v, c)))
+        .build();
+    (cache, log)
+}
+
+#[test]
+fn insert_get_remove() {
+    let (cache, log) = logged(Cache::builder().max_capacity(100));
+    assert_eq!(cache.get(&1), None);
+    cache.insert(1, 10);
+    assert_eq!(cache.get(&1), Some(10));
+    assert!(cache.contains_key(&1));
+    assert_eq!(cache.peek(&1), Some(10));
+    cache.insert(1, 11);
+    assert_eq!(cache.get(&1), Some(11));
+    assert_eq!(cache.remove(&1), Some(11));
+    assert_eq!(cache.remove(&1), None);
+    assert!(!cache.contains_key(&1));
+    assert_eq!(cache.entry_count(), 0);
+    assert_eq!(
+        *log.lock().unwrap(),
+        vec![(1, 10, RemovalCause::Replaced), (1, 11, RemovalCause::Explicit)]
+    );
+    let s = cache.stats();
+    assert_eq!((s.hits, s.misses), (2, 1));
+}
+
+#[test]
+fn bound_holds_after_each_insert_and_evictions_are_reported() {
+    for policy in [EvictionPolicy::TinyLfu, EvictionPolicy::Lru] {
+        let (cache, log) = logged(Cache::builder().max_capacity(50).eviction_policy(policy));
+        for i in 0..1000u64 {
+            cache.insert(i, i * 2);
+            assert!(cache.entry_count() <= 50, "{policy:?} at {i}");
+            assert_eq!(cache.get(&i), Some(i * 2), "newest entry readable at once");
+        }
+        cache.run_pending_tasks();
+        let evicted = log.lock().unwrap().len() as u64;
+        assert_eq!(evicted + cache.entry_count(), 1000);
+        assert!(log.lock().unwrap().iter().all(|e| e.2 == RemovalCause::Size));
+        assert_eq!(cache.stats().eviction_count, evicted);
+        assert_eq!(cache.iter().count() as u64, cache.entry_count());
+    }
+}
+
+#[test]
+fn lru_order_is_exact() {
+    let cache: Cache<u64, u64> = Cache::builder()
+        .max_capacity(3)
+        .eviction_policy(EvictionPolicy::Lru)
+        .build();
+    cache.insert(1, 1);
+    cache.insert(2, 2);
+    cache.insert(3, 3);
+    cache.get(&1);
+    cache.insert(4, 4);
+    assert_eq!(cache.keys_coldest_first(), vec![3, 1, 4]);
+    assert!(!cache.contains_key(&2));
+    cache.peek(&3);
+    cache.insert(5, 5);
+    assert!(!cache.contains_key(&3), "peek does not refresh recency");
+}
+
+#[test]
+fn tinylfu_resists_a_scan_that_flushes_lru() {
+    // 80 hot keys, each re-read every 160 requests while a scan of one-time keys runs in
+    // between: LRU (capacity 100 < 160 distinct keys per cycle) never hits a hot key.
+    let hot_hits = |policy| {
+        let cache: Cache<u64, u64> = Cache::builder().max_capacity(100).eviction_policy(policy).build();
+        let mut hits = 0;
+        for i in 0..20_000u64 {
+            let hot = i % 80;
+            if cache.get(&hot).is_some() {
+                hits += 1;
+            } else {
+                cache.insert(hot, hot);
+            }
+            let scan = 1_000 + i;
+            if cache.get(&scan).is_none() {
+                cache.insert(scan, scan);
+            }
+        }
+        hits
+    };
+    let lru = hot_hits(EvictionPolicy::Lru);
+    let tinylfu = hot_hits(EvictionPolicy::TinyLfu);
+    assert_eq!(lru, 0);
+    assert!(tinylfu > 18_000, "TinyLFU kept too few hot keys: {tinylfu} hits of 20000");
+}
+
+#[test]
+fn weigher_bounds_total_weight_and_rejects_oversized() {
+    let (cache, log) = logged(
+        Cache::builder()
+            .max_capacity(100)
+            .weigher(|_k: &u64, v: &u64| *v as u32),
+    );
+    cache.insert(1, 150);
+    cache.run_pending_tasks();
+    assert!(!cache.contains_key(&1));
+    assert_eq!(log.lock().unwrap().as_slice(), &[(1, 150, RemovalCause::Size)]);
+    for k in 0..50 {
+        cache.insert(k, 10);
+    }
+    cache.run_pending_tasks();
+    assert!(cache.weighted_size() <= 100);
+    cache.insert(1000, 0);
+    for k in 100..200 {
+        cache.insert(k, 10);
+    }
+    cache.run_pending_tasks();
+    assert!(cache.contains_key(&1000), "weight 0 is pinned");
+}
+
+#[test]
+fn invalidate_all_and_predicate() {
+    let (cache, log) = logged(Cache::builder().max_capacity(1000));
+    for k in 0..100 {
+        cache.insert(k, k);
+    }
+    assert_eq!(cache.invalidate_entries_if(|k, _| k % 2 == 0), 50);
+    assert_eq!(cache.entry_count(), 50);
+    assert!(cache.contains_key(&1) && !cache.contains_key(&2));
+    cache.invalidate_all();
+    assert_eq!(cache.entry_count(), 0);
+    assert_eq!(cache.iter().count(), 0);
+    let log = log.lock().unwrap();
+    assert_eq!(log.len(), 100);
+    assert!(log.iter().all(|e| e.2 == RemovalCause::Explicit));
+}
+
+#[test]
+fn listener_may_reenter_the_cache() {
+    let cache: Cache<u64, u64> = Cache::new(10);
+    let c2 = cache.clone();
+    let reentrant: Cache<u64, u64> = Cache::builder()
+        .max_capacity(2)
+        .eviction_listener(move |k, v, _| c2.insert(k, v))
+        .build();
+    for k in 0..10 {
+        reentrant.insert(k, k);
+    }
+    reentrant.run_pending_tasks();
+    cache.run_pending_tasks();
+    assert!(cache.entry_count() >= 7);
+}
