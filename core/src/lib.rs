@@ -14,6 +14,7 @@ mod loading;
 mod policy;
 mod read_buffer;
 mod shard;
+mod slot_policy;
 mod stats;
 mod timer_wheel;
 
@@ -26,6 +27,7 @@ pub use listener::{EvictionListener, RemovalCause};
 pub use loader::{LoadResult, LoadWaiter, RecursiveLoad};
 pub use loading::{Claim, LoadGuard};
 pub use policy::EvictionPolicy;
+pub use slot_policy::SlotPolicy;
 pub use stats::CacheStats;
 
 /// The time source, re-exported so callers can build a mock clock

@@ -45,6 +45,9 @@ enum Source {
     File(PathBuf),
 }
 
+/// Hit ratio by [trace][size][policy].
+type Results = Vec<Vec<Vec<Option<f64>>>>;
+
 struct Job {
     trace: usize,
     size: usize,
@@ -194,7 +197,7 @@ fn run() -> Result<(), String> {
             }
         }
     }
-    jobs.sort_by(|a, b| b.cost.cmp(&a.cost));
+    jobs.sort_by_key(|j| std::cmp::Reverse(j.cost));
     let capacity = |t: &Trace, si: usize| -> u64 {
         let st = t.stats();
         sim::capacity_for(
@@ -203,7 +206,7 @@ fn run() -> Result<(), String> {
         )
     };
 
-    let results: Mutex<Vec<Vec<Vec<Option<f64>>>>> =
+    let results: Mutex<Results> =
         Mutex::new(vec![vec![vec![None; policies.len()]; sizes.len()]; trace_list.len()]);
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
@@ -286,8 +289,8 @@ fn load_all(
     threads: usize,
     max_requests: Option<usize>,
 ) -> Result<Vec<Arc<Trace>>, String> {
-    let out: Mutex<Vec<Option<Result<Arc<Trace>, String>>>> =
-        Mutex::new((0..sources.len()).map(|_| None).collect());
+    type Slot = Option<Result<Arc<Trace>, String>>;
+    let out: Mutex<Vec<Slot>> = Mutex::new((0..sources.len()).map(|_| None).collect());
     let next = AtomicUsize::new(0);
     std::thread::scope(|s| {
         for _ in 0..threads.min(sources.len()) {
@@ -378,8 +381,8 @@ fn markdown_table(
                 size_label(size),
                 thousands(capacity(t, si))
             ));
-            for pi in 0..policies.len() {
-                s.push_str(&format!(" {} |", cell(results[ti][si][pi])));
+            for v in &results[ti][si] {
+                s.push_str(&format!(" {} |", cell(*v)));
             }
             s.push('\n');
         }

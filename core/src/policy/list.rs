@@ -31,6 +31,18 @@ impl List {
         self.tail = id;
     }
 
+    pub(crate) fn push_front(&mut self, nodes: &mut [Node], id: u32) {
+        let n = &mut nodes[id as usize];
+        n.prev = NIL;
+        n.next = self.head;
+        if self.head == NIL {
+            self.tail = id;
+        } else {
+            nodes[self.head as usize].prev = id;
+        }
+        self.head = id;
+    }
+
     pub(crate) fn unlink(&mut self, nodes: &mut [Node], id: u32) {
         let (prev, next) = {
             let n = &nodes[id as usize];

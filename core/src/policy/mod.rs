@@ -115,12 +115,10 @@ impl Policy {
         }
     }
 
-    #[cfg(test)]
     pub(crate) fn weighted_size(&self) -> u64 {
         self.weighted_size
     }
 
-    #[cfg(test)]
     pub(crate) fn len(&self) -> u64 {
         self.len
     }
@@ -167,7 +165,12 @@ impl Policy {
         match self.kind {
             EvictionPolicy::Lru => {
                 node.queue = Queue::Probation;
-                self.probation.push_back(&mut self.nodes, id);
+                if u64::from(weight) > self.maximum {
+                    // Too heavy to ever fit: it goes first, not the entries before it.
+                    self.probation.push_front(&mut self.nodes, id);
+                } else {
+                    self.probation.push_back(&mut self.nodes, id);
+                }
             }
             EvictionPolicy::TinyLfu => {
                 node.queue = Queue::Window;

@@ -1,0 +1,161 @@
+//! The eviction policy on its own, over caller-managed slot numbers.
+//!
+//! For hosts that keep keys and values in their own runtime (the Node binding keeps them in
+//! JavaScript, where a native call per `get` would cost more than the lookup itself) but want
+//! cortado's admission, eviction order and expiry decisions. The host numbers its entries with
+//! dense `u32` slots, reports events (usually batched), and drops what the policy tells it to.
+//! Single-threaded by design: the host serialises calls.
+
+use crate::clock::NEVER;
+use crate::policy::{EvictionPolicy, Policy, Victim};
+
+/// Admission, eviction order and expiry over slot numbers chosen by the caller.
+pub struct SlotPolicy {
+    policy: Policy,
+    gens: Vec<u32>,
+    scratch: Vec<Victim>,
+}
+
+impl std::fmt::Debug for SlotPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlotPolicy").field("len", &self.policy.len()).finish()
+    }
+}
+
+impl SlotPolicy {
+    /// A policy bounding the total weight to `max_capacity` (entries count 1 each unless
+    /// `weighted`), with time measured in the caller's nanoseconds starting near `now`.
+    pub fn new(kind: EvictionPolicy, max_capacity: u64, weighted: bool, now: u64) -> Self {
+        Self {
+            policy: Policy::new(kind, max_capacity, weighted, now),
+            gens: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    fn gen(&self, slot: u32) -> u32 {
+        self.gens.get(slot as usize).copied().unwrap_or(0)
+    }
+
+    /// A new entry in `slot` (a miss that was filled). `hash` feeds the frequency sketch: pass
+    /// a hash of the key, stable for the key's lifetime. `deadline` is `None` for no expiry.
+    pub fn insert(&mut self, slot: u32, hash: u64, weight: u32, deadline: Option<u64>) {
+        let i = slot as usize;
+        if i >= self.gens.len() {
+            self.gens.resize(i + 1, 0);
+        }
+        self.gens[i] = self.gens[i].wrapping_add(1).max(1);
+        self.policy
+            .record_add(slot, self.gens[i], hash, weight, deadline.unwrap_or(NEVER));
+    }
+
+    /// The entry in `slot` was written again (new weight and deadline): also a use.
+    pub fn update(&mut self, slot: u32, weight: u32, deadline: Option<u64>) {
+        self.policy
+            .record_update(slot, self.gen(slot), weight, deadline.unwrap_or(NEVER));
+    }
+
+    /// The entry in `slot` was read (a hit).
+    pub fn access(&mut self, slot: u32) {
+        self.policy.record_access(slot, self.gen(slot));
+    }
+
+    /// The entry in `slot` got a new deadline without being written (time-to-idle).
+    pub fn set_deadline(&mut self, slot: u32, deadline: Option<u64>) {
+        self.policy
+            .set_deadline(slot, self.gen(slot), deadline.unwrap_or(NEVER));
+    }
+
+    /// The caller removed the entry in `slot`.
+    pub fn remove(&mut self, slot: u32) {
+        self.policy.record_remove(slot, self.gen(slot));
+    }
+
+    /// Slots to drop so the total weight fits the capacity, in eviction order. They are
+    /// already forgotten by the policy.
+    pub fn evict(&mut self, out: &mut Vec<u32>) {
+        self.policy.evict(&mut self.scratch);
+        out.extend(self.scratch.drain(..).map(|v| v.id));
+    }
+
+    /// Slots whose deadline is at or before `now` (at most `budget`); they are forgotten by
+    /// the policy. Returns false if more are due.
+    pub fn expire(&mut self, now: u64, budget: usize, out: &mut Vec<u32>) -> bool {
+        let done = self.policy.expired(now, budget, &mut self.scratch);
+        for v in self.scratch.drain(..) {
+            self.policy.record_remove(v.id, v.gen);
+            out.push(v.id);
+        }
+        done
+    }
+
+    /// Adapts the admission window to the recent hit rate; call after each batch of events.
+    pub fn climb(&mut self) {
+        self.policy.climb();
+    }
+
+    /// Live slots, coldest (next to be evicted) first.
+    pub fn coldest_first(&self) -> Vec<u32> {
+        self.policy.ids_coldest_first()
+    }
+
+    /// Number of live slots.
+    pub fn len(&self) -> u64 {
+        self.policy.len()
+    }
+
+    /// Whether no slot is live.
+    pub fn is_empty(&self) -> bool {
+        self.policy.len() == 0
+    }
+
+    /// Total weight of the live slots.
+    pub fn weighted_size(&self) -> u64 {
+        self.policy.weighted_size()
+    }
+
+    /// Changes the capacity; call [`evict`](Self::evict) afterwards.
+    pub fn set_max_capacity(&mut self, max_capacity: u64) {
+        self.policy.set_maximum(max_capacity);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lru_over_slots() {
+        let mut p = SlotPolicy::new(EvictionPolicy::Lru, 2, false, 0);
+        let mut out = Vec::new();
+        p.insert(0, 11, 1, None);
+        p.insert(1, 22, 1, None);
+        p.access(0);
+        p.insert(2, 33, 1, None);
+        p.evict(&mut out);
+        assert_eq!(out, vec![1]);
+        assert_eq!(p.coldest_first(), vec![0, 2]);
+        p.insert(1, 44, 1, None);
+        out.clear();
+        p.evict(&mut out);
+        assert_eq!(out, vec![0]);
+    }
+
+    #[test]
+    fn expiry_over_slots() {
+        let mut p = SlotPolicy::new(EvictionPolicy::TinyLfu, 10, false, 0);
+        p.insert(0, 1, 1, Some(1_000));
+        p.insert(1, 2, 1, Some(5_000));
+        p.insert(2, 3, 1, None);
+        let mut out = Vec::new();
+        assert!(p.expire(999, usize::MAX, &mut out));
+        assert!(out.is_empty());
+        assert!(p.expire(1_000, usize::MAX, &mut out));
+        assert_eq!(out, vec![0]);
+        p.set_deadline(1, Some(10_000));
+        out.clear();
+        p.expire(6_000, usize::MAX, &mut out);
+        assert!(out.is_empty());
+        assert_eq!(p.len(), 2);
+    }
+}
