@@ -146,7 +146,7 @@ where
         let me = Some(std::thread::current().id());
         let mut f = Some(f);
         loop {
-            match self.cache.claim_as(self.key.clone(), ClaimMode::Compute, me) {
+            match self.cache.claim_as(self.key.clone(), ClaimMode::Compute, me, false) {
                 Err(RecursiveLoad) => {
                     panic!("cortado: an entry computation re-entered the cache for its own key")
                 }

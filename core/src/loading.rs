@@ -150,7 +150,7 @@ where
     /// block (event loops): the value if present, else either the duty to load it or a handle
     /// on the load already in flight. Detects a thread re-entering its own load.
     pub fn claim_load(&self, key: K) -> Result<Claim<K, V, S>, RecursiveLoad> {
-        self.claim_as(key, ClaimMode::Load, Some(std::thread::current().id()))
+        self.claim_as(key, ClaimMode::Load, Some(std::thread::current().id()), true)
             .map(|c| match c {
                 Claimed::Present(v) => Claim::Present(v),
                 Claimed::Load(g) => Claim::Load(g),
@@ -162,7 +162,7 @@ where
     /// Like [`claim_load`](Self::claim_load) without the re-entrance check, for loads driven
     /// by futures or event-loop tasks, where one thread interleaves many loads.
     pub fn claim_load_detached(&self, key: K) -> Claim<K, V, S> {
-        match self.claim_as(key, ClaimMode::Load, None) {
+        match self.claim_as(key, ClaimMode::Load, None, true) {
             Ok(Claimed::Present(v)) => Claim::Present(v),
             Ok(Claimed::Load(g)) => Claim::Load(g),
             Ok(Claimed::Wait(w)) => Claim::Wait(w),
@@ -175,24 +175,26 @@ where
         key: K,
         mode: ClaimMode,
         owner: Option<std::thread::ThreadId>,
+        record: bool,
     ) -> Result<Claimed<K, V, S>, RecursiveLoad> {
         if mode == ClaimMode::Load {
-            if let Some(v) = self.get(&key) {
+            if let Some((v, _)) = self.get_inner(&key, record) {
                 return Ok(Claimed::Present(v));
             }
         }
         let hash = self.hash(&key);
         let mut shard = self.shard(hash).write();
         if let Some(slot) = shard.loads.find(hash, |s| s.key == key) {
+            if mode == ClaimMode::Refresh {
+                // The old value is served meanwhile: nobody waits, so nothing can deadlock.
+                return Ok(Claimed::Busy);
+            }
             if owner.is_some() && slot.owner == owner {
                 return Err(RecursiveLoad);
             }
-            return Ok(match mode {
-                ClaimMode::Refresh => Claimed::Busy,
-                _ => Claimed::Wait(LoadWaiter {
-                    slot: Arc::clone(slot),
-                }),
-            });
+            return Ok(Claimed::Wait(LoadWaiter {
+                slot: Arc::clone(slot),
+            }));
         }
         if mode == ClaimMode::Load {
             // Filled between the lock-free look and the write lock?
@@ -239,7 +241,7 @@ where
             }
             // Stale: one caller reloads, everyone else keeps getting the old value.
             let me = Some(std::thread::current().id());
-            match self.claim_as(key, ClaimMode::Refresh, me) {
+            match self.claim_as(key, ClaimMode::Refresh, me, false) {
                 Ok(Claimed::Load(guard)) => {
                     let f = init.take().expect("loader used once");
                     return Ok(Some(match f() {
@@ -263,7 +265,7 @@ where
         }
         let me = Some(std::thread::current().id());
         loop {
-            match self.claim_as(key.clone(), ClaimMode::Load, me) {
+            match self.claim_as(key.clone(), ClaimMode::Load, me, false) {
                 Err(RecursiveLoad) => recursive_panic(),
                 Ok(Claimed::Present(v)) => return Ok(Some((v, false))),
                 Ok(Claimed::Busy) => unreachable!(),
@@ -292,7 +294,7 @@ where
             if !self.needs_refresh(written) {
                 return Ok(Some((v, false)));
             }
-            return Ok(Some(match self.claim_as(key, ClaimMode::Refresh, None) {
+            return Ok(Some(match self.claim_as(key, ClaimMode::Refresh, None, false) {
                 Ok(Claimed::Load(guard)) => match init.take().expect("loader used once").await {
                     Ok(Some(new)) => {
                         guard.complete(new.clone());
@@ -311,13 +313,14 @@ where
             }));
         }
         loop {
-            match self.claim_load_detached(key.clone()) {
-                Claim::Present(v) => return Ok(Some((v, false))),
-                Claim::Load(guard) => {
+            match self.claim_as(key.clone(), ClaimMode::Load, None, false) {
+                Ok(Claimed::Present(v)) => return Ok(Some((v, false))),
+                Ok(Claimed::Busy) | Err(_) => unreachable!("detached load claims neither busy nor recursive"),
+                Ok(Claimed::Load(guard)) => {
                     let f = init.take().expect("loader used once");
                     return resolve_with(guard, f.await);
                 }
-                Claim::Wait(w) => {
+                Ok(Claimed::Wait(w)) => {
                     if let Some(done) = waited::<V, E>(w.await, accept_absent) {
                         return done;
                     }
@@ -398,7 +401,7 @@ where
     /// `false` at once). The old value stays readable during the reload and is kept if `init`
     /// fails or returns `None`. Returns whether this call stored a new value.
     pub fn refresh<E: Send + Sync + 'static>(&self, key: K, init: impl FnOnce() -> Result<Option<V>, E>) -> bool {
-        match self.claim_as(key, ClaimMode::Refresh, Some(std::thread::current().id())) {
+        match self.claim_as(key, ClaimMode::Refresh, Some(std::thread::current().id()), false) {
             Ok(Claimed::Load(guard)) => match init() {
                 Ok(Some(v)) => {
                     guard.complete(v);

@@ -1,0 +1,170 @@
+//! Multi-threaded stress with invariant checks: bounded in work, deterministic in what it
+//! asserts. Every inserted value carries a unique id, so "nothing is lost without a trace" is
+//! checked exactly: each id is either still in the cache or was reported once to the listener.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Barrier, Mutex};
+
+use cortado::{Cache, EvictionPolicy, RemovalCause};
+
+const THREADS: u64 = 4;
+
+struct Harness {
+    cache: Cache<u64, u64>,
+    reported: Arc<Mutex<Vec<(u64, RemovalCause)>>>,
+    next_id: Arc<AtomicU64>,
+}
+
+fn harness(max: u64, policy: EvictionPolicy) -> Harness {
+    let reported = Arc::new(Mutex::new(Vec::new()));
+    let r = Arc::clone(&reported);
+    let cache = Cache::builder()
+        .max_capacity(max)
+        .eviction_policy(policy)
+        .eviction_listener(move |_k, v, c| r.lock().unwrap().push((v, c)))
+        .build();
+    Harness {
+        cache,
+        reported,
+        next_id: Arc::new(AtomicU64::new(0)),
+    }
+}
+
+impl Harness {
+    /// Every id ever inserted is present exactly once or reported exactly once.
+    fn check_conservation(&self, max: u64) {
+        self.cache.run_pending_tasks();
+        assert!(self.cache.entry_count() <= max, "bound: {} > {max}", self.cache.entry_count());
+        let present: Vec<u64> = self.cache.iter().map(|(_, v)| v).collect();
+        assert_eq!(present.len() as u64, self.cache.entry_count());
+        let reported = self.reported.lock().unwrap();
+        let mut seen = HashSet::new();
+        for id in present.iter().chain(reported.iter().map(|(v, _)| v)) {
+            assert!(seen.insert(*id), "id {id} accounted twice");
+        }
+        let issued = self.next_id.load(Ordering::SeqCst);
+        assert_eq!(seen.len() as u64, issued, "ids lost without a trace");
+    }
+}
+
+fn mixed_workload(policy: EvictionPolicy) {
+    let max = 200;
+    let h = harness(max, policy);
+    let barrier = Arc::new(Barrier::new(THREADS as usize));
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (cache, ids, barrier) = (h.cache.clone(), Arc::clone(&h.next_id), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ t;
+                for _ in 0..20_000 {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    // Skewed keys: a hot set and a long tail.
+                    let key = if x % 4 == 0 { x % 1000 } else { x % 50 };
+                    match (x >> 20) % 10 {
+                        0..=5 => {
+                            if cache.get(&key).is_none() {
+                                cache.insert(key, ids.fetch_add(1, Ordering::SeqCst));
+                            }
+                        }
+                        6 | 7 => cache.insert(key, ids.fetch_add(1, Ordering::SeqCst)),
+                        8 => {
+                            cache.remove(&key);
+                        }
+                        _ => {
+                            let v = cache.get_with(key, || ids.fetch_add(1, Ordering::SeqCst));
+                            assert!(v < ids.load(Ordering::SeqCst));
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    h.check_conservation(max);
+    let s = h.cache.stats();
+    assert!(s.hits > 0 && s.misses > 0);
+}
+
+#[test]
+fn mixed_workload_tinylfu() {
+    mixed_workload(EvictionPolicy::TinyLfu);
+}
+
+#[test]
+fn mixed_workload_lru() {
+    mixed_workload(EvictionPolicy::Lru);
+}
+
+#[test]
+fn invalidation_races_with_writers() {
+    let max = 500;
+    let h = harness(max, EvictionPolicy::TinyLfu);
+    let barrier = Arc::new(Barrier::new(THREADS as usize + 1));
+    let writers: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (cache, ids, barrier) = (h.cache.clone(), Arc::clone(&h.next_id), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                for i in 0..10_000u64 {
+                    cache.insert((i * 7 + t) % 2000, ids.fetch_add(1, Ordering::SeqCst));
+                }
+            })
+        })
+        .collect();
+    barrier.wait();
+    let mut removed = 0;
+    for round in 0..50 {
+        if round % 2 == 0 {
+            h.cache.invalidate_all();
+        } else {
+            removed += h.cache.invalidate_entries_if(|k, _| k % 3 == 0);
+        }
+        std::thread::yield_now();
+    }
+    for w in writers {
+        w.join().unwrap();
+    }
+    h.check_conservation(max);
+    let explicit = h
+        .reported
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, c)| *c == RemovalCause::Explicit)
+        .count();
+    assert!(explicit >= removed);
+}
+
+#[test]
+fn readers_never_see_a_torn_or_foreign_value() {
+    // Each key's value encodes the key: a reader seeing anything else found a wrong slot.
+    let cache: Cache<u64, u64> = Cache::new(1000);
+    let barrier = Arc::new(Barrier::new(THREADS as usize));
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (cache, barrier) = (cache.clone(), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                for i in 0..30_000u64 {
+                    let key = (i * 31 + t * 17) % 5000;
+                    if t % 2 == 0 {
+                        cache.insert(key, key << 20 | (i & 0xFFFFF));
+                    } else if let Some(v) = cache.get(&key) {
+                        assert_eq!(v >> 20, key);
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    cache.run_pending_tasks();
+    assert!(cache.entry_count() <= 1000);
+}
