@@ -126,7 +126,10 @@ where
     }
 
     /// Called for every entry that leaves the cache, with the cause.
-    pub fn eviction_listener(mut self, listener: impl Fn(K, V, RemovalCause) + Send + Sync + 'static) -> Self {
+    pub fn eviction_listener(
+        mut self,
+        listener: impl Fn(K, V, RemovalCause) + Send + Sync + 'static,
+    ) -> Self {
         self.config.listener = Some(Box::new(listener));
         self
     }

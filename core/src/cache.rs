@@ -47,15 +47,24 @@ impl<K, V, S> Clone for Cache<K, V, S> {
 impl<K, V, S> std::fmt::Debug for Cache<K, V, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Cache")
-            .field("entry_count", &self.inner.entry_count.load(Ordering::Relaxed))
-            .field("weighted_size", &self.inner.weighted_size.load(Ordering::Relaxed))
+            .field(
+                "entry_count",
+                &self.inner.entry_count.load(Ordering::Relaxed),
+            )
+            .field(
+                "weighted_size",
+                &self.inner.weighted_size.load(Ordering::Relaxed),
+            )
             .field("max_capacity", &self.inner.config.max_capacity)
             .finish()
     }
 }
 
+/// A shard behind its lock, alone on its cache lines.
+pub(crate) type PaddedShard<K, V> = Padded<RwLock<Shard<K, V>>>;
+
 pub(crate) struct Inner<K, V, S> {
-    pub(crate) shards: Box<[Padded<RwLock<Shard<K, V>>>]>,
+    pub(crate) shards: Box<[PaddedShard<K, V>]>,
     shard_bits: u32,
     pub(crate) hasher: S,
     policy: Mutex<Policy>,
@@ -123,7 +132,9 @@ where
         );
         Self {
             inner: Arc::new(Inner {
-                shards: (0..shard_count).map(|_| Padded(RwLock::new(Shard::default()))).collect(),
+                shards: (0..shard_count)
+                    .map(|_| Padded(RwLock::new(Shard::default())))
+                    .collect(),
                 shard_bits: shard_count.trailing_zeros(),
                 hasher,
                 policy: Mutex::new(policy),
@@ -226,8 +237,10 @@ where
                 return None;
             }
             if record && !e.own_deadline && cfg.expiry.tti.is_some() {
-                e.deadline
-                    .store(cfg.expiry.shared_deadline(e.written, now), Ordering::Relaxed);
+                e.deadline.store(
+                    cfg.expiry.shared_deadline(e.written, now),
+                    Ordering::Relaxed,
+                );
             }
         }
         let value = e.value.clone();
@@ -247,7 +260,16 @@ where
     /// Runs the user's `expire_after_read` outside every lock, then stores the new deadline if
     /// the entry is still the same one.
     #[allow(clippy::too_many_arguments)]
-    fn apply_read_expiry(&self, idx: usize, local: u32, gen: u32, key: &K, value: &V, now: u64, deadline: u64) {
+    fn apply_read_expiry(
+        &self,
+        idx: usize,
+        local: u32,
+        gen: u32,
+        key: &K,
+        value: &V,
+        now: u64,
+        deadline: u64,
+    ) {
         let Some(exp) = &self.inner.config.custom_expiry else {
             return;
         };
@@ -355,10 +377,12 @@ where
                 Some(d) => DeadlineChoice::Own(deadline_after(now, d)),
                 None => DeadlineChoice::Shared,
             },
-            Some(deadline) => match exp.expire_after_update(key, value, at, remaining(deadline, now)) {
-                Some(d) => DeadlineChoice::Own(deadline_after(now, d)),
-                None => DeadlineChoice::Keep,
-            },
+            Some(deadline) => {
+                match exp.expire_after_update(key, value, at, remaining(deadline, now)) {
+                    Some(d) => DeadlineChoice::Own(deadline_after(now, d)),
+                    None => DeadlineChoice::Keep,
+                }
+            }
         }
     }
 
@@ -402,12 +426,16 @@ where
                 } else {
                     RemovalCause::Replaced
                 };
-                self.log_op(&mut *shard, idx, WriteOp::Update {
-                    local,
-                    gen,
-                    weight,
-                    deadline,
-                });
+                self.log_op(
+                    &mut *shard,
+                    idx,
+                    WriteOp::Update {
+                        local,
+                        gen,
+                        weight,
+                        deadline,
+                    },
+                );
                 notify = Some((key, old, cause));
             } else {
                 let (deadline, own) = match choice {
@@ -423,13 +451,17 @@ where
                     weight,
                 };
                 let (local, gen) = shard.insert_new(&self.inner.hasher, hash, stored);
-                self.log_op(&mut *shard, idx, WriteOp::Add {
-                    local,
-                    gen,
-                    hash,
-                    weight,
-                    deadline,
-                });
+                self.log_op(
+                    &mut *shard,
+                    idx,
+                    WriteOp::Add {
+                        local,
+                        gen,
+                        hash,
+                        weight,
+                        deadline,
+                    },
+                );
             }
         }
         if notify.is_none() {
@@ -526,10 +558,14 @@ where
                 let mut s = shard.0.write();
                 let drained = s.drain_all();
                 for (local, gen, _) in &drained {
-                    self.log_op(&mut *s, idx, WriteOp::Remove {
-                        local: *local,
-                        gen: *gen,
-                    });
+                    self.log_op(
+                        &mut *s,
+                        idx,
+                        WriteOp::Remove {
+                            local: *local,
+                            gen: *gen,
+                        },
+                    );
                 }
                 drained
             };
@@ -591,7 +627,9 @@ where
                 .into_iter()
                 .map(|(k, v, c, w)| {
                     self.inner.entry_count.fetch_sub(1, Ordering::Relaxed);
-                    self.inner.weighted_size.fetch_sub(u64::from(w), Ordering::Relaxed);
+                    self.inner
+                        .weighted_size
+                        .fetch_sub(u64::from(w), Ordering::Relaxed);
                     (k, v, c)
                 })
                 .collect();
@@ -687,7 +725,12 @@ where
 
     /// One pass: drain reads and writes into the policy, expire, evict. Returns whether work
     /// was left over because of the budget.
-    fn maintenance_round(&self, policy: &mut Policy, budget: usize, removed: &mut Pending<K, V>) -> bool {
+    fn maintenance_round(
+        &self,
+        policy: &mut Policy,
+        budget: usize,
+        removed: &mut Pending<K, V>,
+    ) -> bool {
         // Reads first: they happened before the writes still in the logs (in one thread,
         // exactly; every write drains at once when uncontended).
         self.inner.reads.drain(|event| {
@@ -719,7 +762,9 @@ where
                     weight,
                     deadline,
                 } => policy.record_update(self.global_id(idx, local), gen, weight, deadline),
-                WriteOp::Remove { local, gen } => policy.record_remove(self.global_id(idx, local), gen),
+                WriteOp::Remove { local, gen } => {
+                    policy.record_remove(self.global_id(idx, local), gen)
+                }
             }
         }
 
@@ -812,9 +857,54 @@ where
         keys
     }
 
-    /// The policy's own view of its size, for tests of the bound.
+    /// The policy's own view of its size and length, for tests that map and policy agree.
     #[cfg(test)]
-    pub(crate) fn policy_weighted_size(&self) -> u64 {
-        self.inner.policy.lock().weighted_size()
+    pub(crate) fn policy_sizes(&self) -> (u64, u64) {
+        let p = self.inner.policy.lock();
+        (p.len(), p.weighted_size())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// After maintenance the policy tracks exactly the entries the map holds, whatever mix of
+    /// writes, removals, replacements with new weights and bulk invalidations came before.
+    #[test]
+    fn policy_and_map_agree_after_maintenance() {
+        for policy in [crate::EvictionPolicy::TinyLfu, crate::EvictionPolicy::Lru] {
+            let cache: Cache<u32, u32> = Cache::builder()
+                .max_capacity(300)
+                .weigher(|_, v| *v % 7)
+                .eviction_policy(policy)
+                .build();
+            let mut x = 12345u32;
+            for i in 0..20_000u32 {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                let k = x % 500;
+                match x % 13 {
+                    0 => {
+                        cache.remove(&k);
+                    }
+                    1 if i % 97 == 0 => cache.invalidate_all(),
+                    2 if i % 31 == 0 => {
+                        cache.invalidate_entries_if(|k, _| k % 5 == 0);
+                    }
+                    3..=6 => {
+                        cache.get(&k);
+                    }
+                    _ => cache.insert(k, x),
+                }
+            }
+            cache.run_pending_tasks();
+            assert_eq!(
+                cache.policy_sizes(),
+                (cache.entry_count(), cache.weighted_size())
+            );
+            assert!(cache.weighted_size() <= 300);
+        }
     }
 }

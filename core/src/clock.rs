@@ -26,7 +26,9 @@ impl Clock {
     #[inline]
     pub(crate) fn now(&self) -> u64 {
         let d = self.inner.now().saturating_duration_since(self.origin);
-        u64::try_from(d.as_nanos()).unwrap_or(NEVER - 1).saturating_add(1)
+        u64::try_from(d.as_nanos())
+            .unwrap_or(NEVER - 1)
+            .saturating_add(1)
     }
 
     /// The `quanta::Instant` that corresponds to a tick value, for user callbacks.

@@ -10,8 +10,8 @@ use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
 
 use crate::cache::Cache;
-use crate::loading::{ClaimMode, Claimed};
 use crate::loader::RecursiveLoad;
+use crate::loading::{ClaimMode, Claimed};
 
 /// A key and its value as seen (or written) by an entry operation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,24 +102,36 @@ where
     /// [`Cache::get_with`]).
     pub fn or_insert_with(self, init: impl FnOnce() -> V) -> Entry<K, V> {
         let key = self.key.clone();
-        match self
-            .cache
-            .load_blocking::<std::convert::Infallible>(self.key, || Ok(Some(init())), false)
-        {
-            Ok(Some((value, is_fresh))) => Entry { key, value, is_fresh },
+        match self.cache.load_blocking::<std::convert::Infallible>(
+            self.key,
+            || Ok(Some(init())),
+            false,
+        ) {
+            Ok(Some((value, is_fresh))) => Entry {
+                key,
+                value,
+                is_fresh,
+            },
             Ok(None) => unreachable!("infallible loader always produces a value"),
             Err(e) => match *e {},
         }
     }
 
     /// The present entry, or the result of `init` if it is `Some` (stored now).
-    pub fn or_optionally_insert_with(self, init: impl FnOnce() -> Option<V>) -> Option<Entry<K, V>> {
+    pub fn or_optionally_insert_with(
+        self,
+        init: impl FnOnce() -> Option<V>,
+    ) -> Option<Entry<K, V>> {
         let key = self.key.clone();
         match self
             .cache
             .load_blocking::<std::convert::Infallible>(self.key, || Ok(init()), true)
         {
-            Ok(o) => o.map(|(value, is_fresh)| Entry { key, value, is_fresh }),
+            Ok(o) => o.map(|(value, is_fresh)| Entry {
+                key,
+                value,
+                is_fresh,
+            }),
             Err(e) => match *e {},
         }
     }
@@ -134,7 +146,11 @@ where
             .load_blocking(self.key, || init().map(Some), false)
             .map(|o| {
                 let (value, is_fresh) = o.expect("value or error");
-                Entry { key, value, is_fresh }
+                Entry {
+                    key,
+                    value,
+                    is_fresh,
+                }
             })
     }
 
@@ -142,18 +158,26 @@ where
     ///
     /// # Panics
     /// If `f` calls back into the cache for the same key with an entry or loading operation.
-    pub fn and_compute_with(self, f: impl FnOnce(Option<Entry<K, V>>) -> Op<V>) -> CompResult<K, V> {
+    pub fn and_compute_with(
+        self,
+        f: impl FnOnce(Option<Entry<K, V>>) -> Op<V>,
+    ) -> CompResult<K, V> {
         let me = Some(std::thread::current().id());
         let mut f = Some(f);
         loop {
-            match self.cache.claim_as(self.key.clone(), ClaimMode::Compute, me, false) {
+            match self
+                .cache
+                .claim_as(self.key.clone(), ClaimMode::Compute, me, false)
+            {
                 Err(RecursiveLoad) => {
                     panic!("cortado: an entry computation re-entered the cache for its own key")
                 }
                 Ok(Claimed::Wait(w)) => {
                     let _ = w.wait();
                 }
-                Ok(Claimed::Present(_)) | Ok(Claimed::Busy) => unreachable!("compute claims always claim"),
+                Ok(Claimed::Present(_)) | Ok(Claimed::Busy) => {
+                    unreachable!("compute claims always claim")
+                }
                 Ok(Claimed::Load(guard)) => {
                     let current = self.cache.peek(&self.key).map(|value| Entry {
                         key: self.key.clone(),

@@ -50,7 +50,11 @@ where
                 return None;
             }
             let expiry = self.cache.expiry_on();
-            let now = if expiry { self.cache.inner.clock.now() } else { 0 };
+            let now = if expiry {
+                self.cache.inner.clock.now()
+            } else {
+                0
+            };
             let s = shards[self.next_shard].0.read();
             self.next_shard += 1;
             let batch: Vec<(K, V)> = s

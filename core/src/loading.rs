@@ -85,7 +85,8 @@ where
             DeadlineChoice::Shared => self.cache.expiry_choice(&self.slot.key, &value),
             other => other,
         };
-        self.cache.write(self.slot.key.clone(), value.clone(), choice);
+        self.cache
+            .write(self.slot.key.clone(), value.clone(), choice);
         self.resolve(LoadResult::Loaded(value), true);
     }
 
@@ -150,13 +151,18 @@ where
     /// block (event loops): the value if present, else either the duty to load it or a handle
     /// on the load already in flight. Detects a thread re-entering its own load.
     pub fn claim_load(&self, key: K) -> Result<Claim<K, V, S>, RecursiveLoad> {
-        self.claim_as(key, ClaimMode::Load, Some(std::thread::current().id()), true)
-            .map(|c| match c {
-                Claimed::Present(v) => Claim::Present(v),
-                Claimed::Load(g) => Claim::Load(g),
-                Claimed::Wait(w) => Claim::Wait(w),
-                Claimed::Busy => unreachable!("only refresh claims can be busy"),
-            })
+        self.claim_as(
+            key,
+            ClaimMode::Load,
+            Some(std::thread::current().id()),
+            true,
+        )
+        .map(|c| match c {
+            Claimed::Present(v) => Claim::Present(v),
+            Claimed::Load(g) => Claim::Load(g),
+            Claimed::Wait(w) => Claim::Wait(w),
+            Claimed::Busy => unreachable!("only refresh claims can be busy"),
+        })
     }
 
     /// Like [`claim_load`](Self::claim_load) without the re-entrance check, for loads driven
@@ -166,7 +172,9 @@ where
             Ok(Claimed::Present(v)) => Claim::Present(v),
             Ok(Claimed::Load(g)) => Claim::Load(g),
             Ok(Claimed::Wait(w)) => Claim::Wait(w),
-            Ok(Claimed::Busy) | Err(_) => unreachable!("detached load claims neither busy nor recursive"),
+            Ok(Claimed::Busy) | Err(_) => {
+                unreachable!("detached load claims neither busy nor recursive")
+            }
         }
     }
 
@@ -294,28 +302,34 @@ where
             if !self.needs_refresh(written) {
                 return Ok(Some((v, false)));
             }
-            return Ok(Some(match self.claim_as(key, ClaimMode::Refresh, None, false) {
-                Ok(Claimed::Load(guard)) => match init.take().expect("loader used once").await {
-                    Ok(Some(new)) => {
-                        guard.complete(new.clone());
-                        (new, true)
+            return Ok(Some(
+                match self.claim_as(key, ClaimMode::Refresh, None, false) {
+                    Ok(Claimed::Load(guard)) => {
+                        match init.take().expect("loader used once").await {
+                            Ok(Some(new)) => {
+                                guard.complete(new.clone());
+                                (new, true)
+                            }
+                            Ok(None) => {
+                                guard.complete_absent();
+                                (v, false)
+                            }
+                            Err(e) => {
+                                guard.fail(Arc::new(e));
+                                (v, false)
+                            }
+                        }
                     }
-                    Ok(None) => {
-                        guard.complete_absent();
-                        (v, false)
-                    }
-                    Err(e) => {
-                        guard.fail(Arc::new(e));
-                        (v, false)
-                    }
+                    _ => (v, false),
                 },
-                _ => (v, false),
-            }));
+            ));
         }
         loop {
             match self.claim_as(key.clone(), ClaimMode::Load, None, false) {
                 Ok(Claimed::Present(v)) => return Ok(Some((v, false))),
-                Ok(Claimed::Busy) | Err(_) => unreachable!("detached load claims neither busy nor recursive"),
+                Ok(Claimed::Busy) | Err(_) => {
+                    unreachable!("detached load claims neither busy nor recursive")
+                }
                 Ok(Claimed::Load(guard)) => {
                     let f = init.take().expect("loader used once");
                     return resolve_with(guard, f.await);
@@ -389,7 +403,11 @@ where
     }
 
     /// Async [`optionally_get_with`](Self::optionally_get_with).
-    pub async fn optionally_get_with_async(&self, key: K, init: impl Future<Output = Option<V>>) -> Option<V> {
+    pub async fn optionally_get_with_async(
+        &self,
+        key: K,
+        init: impl Future<Output = Option<V>>,
+    ) -> Option<V> {
         let fut = async { Ok::<_, std::convert::Infallible>(init.await) };
         match self.load_async(key, fut, true).await {
             Ok(o) => o.map(|(v, _)| v),
@@ -400,8 +418,17 @@ where
     /// Reloads `key` now with `init`, unless a load for it is already in flight (then returns
     /// `false` at once). The old value stays readable during the reload and is kept if `init`
     /// fails or returns `None`. Returns whether this call stored a new value.
-    pub fn refresh<E: Send + Sync + 'static>(&self, key: K, init: impl FnOnce() -> Result<Option<V>, E>) -> bool {
-        match self.claim_as(key, ClaimMode::Refresh, Some(std::thread::current().id()), false) {
+    pub fn refresh<E: Send + Sync + 'static>(
+        &self,
+        key: K,
+        init: impl FnOnce() -> Result<Option<V>, E>,
+    ) -> bool {
+        match self.claim_as(
+            key,
+            ClaimMode::Refresh,
+            Some(std::thread::current().id()),
+            false,
+        ) {
             Ok(Claimed::Load(guard)) => match init() {
                 Ok(Some(v)) => {
                     guard.complete(v);
@@ -449,7 +476,10 @@ where
 
 /// What a waiter does with someone else's result: `None` means retry (the load was abandoned,
 /// or its outcome does not fit this caller, e.g. an error of another type).
-fn waited<V, E: Send + Sync + 'static>(r: LoadResult<V>, accept_absent: bool) -> Option<Loaded<V, E>> {
+fn waited<V, E: Send + Sync + 'static>(
+    r: LoadResult<V>,
+    accept_absent: bool,
+) -> Option<Loaded<V, E>> {
     match r {
         LoadResult::Loaded(v) => Some(Ok(Some((v, false)))),
         LoadResult::Absent if accept_absent => Some(Ok(None)),

@@ -60,7 +60,12 @@ impl Stripe {
         if self
             .tail
             .0
-            .compare_exchange(tail, tail.wrapping_add(1), Ordering::AcqRel, Ordering::Relaxed)
+            .compare_exchange(
+                tail,
+                tail.wrapping_add(1),
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            )
             .is_err()
         {
             return Offer::Contended;
@@ -189,7 +194,10 @@ mod tests {
                 })
             })
             .collect();
-        let mut added: Vec<u64> = threads.into_iter().flat_map(|h| h.join().unwrap()).collect();
+        let mut added: Vec<u64> = threads
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect();
         let mut drained = Vec::new();
         buf.drain(|e| drained.push(e));
         added.sort_unstable();

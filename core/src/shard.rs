@@ -122,12 +122,20 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     }
 
     /// Stores a new entry (the key must be absent) and returns its slot and generation.
-    pub(crate) fn insert_new<S: BuildHasher>(&mut self, hasher: &S, hash: u64, stored: Stored<K, V>) -> (u32, u32) {
+    pub(crate) fn insert_new<S: BuildHasher>(
+        &mut self,
+        hasher: &S,
+        hash: u64,
+        stored: Stored<K, V>,
+    ) -> (u32, u32) {
         let local = match self.free.pop() {
             Some(l) => l,
             None => {
                 let l = u32::try_from(self.slots.len()).expect("fewer than 2^32 entries per shard");
-                self.slots.push(Slot { gen: 0, entry: None });
+                self.slots.push(Slot {
+                    gen: 0,
+                    entry: None,
+                });
                 l
             }
         };

@@ -18,7 +18,9 @@ pub struct SlotPolicy {
 
 impl std::fmt::Debug for SlotPolicy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SlotPolicy").field("len", &self.policy.len()).finish()
+        f.debug_struct("SlotPolicy")
+            .field("len", &self.policy.len())
+            .finish()
     }
 }
 

@@ -31,7 +31,10 @@ fn insert_get_remove() {
     assert_eq!(cache.entry_count(), 0);
     assert_eq!(
         *log.lock().unwrap(),
-        vec![(1, 10, RemovalCause::Replaced), (1, 11, RemovalCause::Explicit)]
+        vec![
+            (1, 10, RemovalCause::Replaced),
+            (1, 11, RemovalCause::Explicit)
+        ]
     );
     let s = cache.stats();
     assert_eq!((s.hits, s.misses), (2, 1));
@@ -49,7 +52,11 @@ fn bound_holds_after_each_insert_and_evictions_are_reported() {
         cache.run_pending_tasks();
         let evicted = log.lock().unwrap().len() as u64;
         assert_eq!(evicted + cache.entry_count(), 1000);
-        assert!(log.lock().unwrap().iter().all(|e| e.2 == RemovalCause::Size));
+        assert!(log
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|e| e.2 == RemovalCause::Size));
         assert_eq!(cache.stats().eviction_count, evicted);
         assert_eq!(cache.iter().count() as u64, cache.entry_count());
     }
@@ -78,7 +85,10 @@ fn tinylfu_resists_a_scan_that_flushes_lru() {
     // 80 hot keys, each re-read every 160 requests while a scan of one-time keys runs in
     // between: LRU (capacity 100 < 160 distinct keys per cycle) never hits a hot key.
     let hot_hits = |policy| {
-        let cache: Cache<u64, u64> = Cache::builder().max_capacity(100).eviction_policy(policy).build();
+        let cache: Cache<u64, u64> = Cache::builder()
+            .max_capacity(100)
+            .eviction_policy(policy)
+            .build();
         let mut hits = 0;
         for i in 0..20_000u64 {
             let hot = i % 80;
@@ -97,7 +107,10 @@ fn tinylfu_resists_a_scan_that_flushes_lru() {
     let lru = hot_hits(EvictionPolicy::Lru);
     let tinylfu = hot_hits(EvictionPolicy::TinyLfu);
     assert_eq!(lru, 0);
-    assert!(tinylfu > 18_000, "TinyLFU kept too few hot keys: {tinylfu} hits of 20000");
+    assert!(
+        tinylfu > 18_000,
+        "TinyLFU kept too few hot keys: {tinylfu} hits of 20000"
+    );
 }
 
 #[test]
@@ -110,7 +123,10 @@ fn weigher_bounds_total_weight_and_rejects_oversized() {
     cache.insert(1, 150);
     cache.run_pending_tasks();
     assert!(!cache.contains_key(&1));
-    assert_eq!(log.lock().unwrap().as_slice(), &[(1, 150, RemovalCause::Size)]);
+    assert_eq!(
+        log.lock().unwrap().as_slice(),
+        &[(1, 150, RemovalCause::Size)]
+    );
     for k in 0..50 {
         cache.insert(k, 10);
     }

@@ -10,7 +10,9 @@ use cortado::{Cache, EvictionPolicy, RemovalCause};
 type Events = Arc<Mutex<Vec<(String, String, RemovalCause)>>>;
 
 fn duration(token: &str) -> Duration {
-    let split = token.find(|c: char| !c.is_ascii_digit()).expect("duration has a unit");
+    let split = token
+        .find(|c: char| !c.is_ascii_digit())
+        .expect("duration has a unit");
     let (n, unit) = token.split_at(split);
     let n: u64 = n.parse().expect("duration number");
     match unit {
@@ -125,7 +127,10 @@ impl Runner {
                         self.checked[i] = true;
                         Ok(())
                     }
-                    None => Err(format!("no unchecked event {k} {v} {cause} in {:?}", *events)),
+                    None => Err(format!(
+                        "no unchecked event {k} {v} {cause} in {:?}",
+                        *events
+                    )),
                 };
             }
             ["no_events"] => {
@@ -192,7 +197,10 @@ fn every_vector_passes() {
         .filter(|p| p.extension().is_some_and(|e| e == "txt"))
         .collect();
     files.sort();
-    assert!(files.len() >= 5, "expected the shared vectors, found {files:?}");
+    assert!(
+        files.len() >= 5,
+        "expected the shared vectors, found {files:?}"
+    );
     let failures: Vec<String> = files.iter().filter_map(|f| run_file(f).err()).collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

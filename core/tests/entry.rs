@@ -15,27 +15,62 @@ fn or_insert_variants() {
     assert_eq!(e.into_value(), 1);
     assert_eq!(cache.entry("b").or_optionally_insert_with(|| None), None);
     assert_eq!(
-        cache.entry("b").or_try_insert_with(|| Err::<u32, &str>("x")).unwrap_err().as_ref(),
+        cache
+            .entry("b")
+            .or_try_insert_with(|| Err::<u32, &str>("x"))
+            .unwrap_err()
+            .as_ref(),
         &"x"
     );
-    assert_eq!(*cache.entry("b").or_try_insert_with(|| Ok::<_, ()>(3)).unwrap().value(), 3);
+    assert_eq!(
+        *cache
+            .entry("b")
+            .or_try_insert_with(|| Ok::<_, ()>(3))
+            .unwrap()
+            .value(),
+        3
+    );
 }
 
 #[test]
 fn compute_covers_every_outcome() {
     let cache: Cache<u32, u32> = Cache::new(10);
-    assert_eq!(cache.entry(1).and_compute_with(|_| Op::Nop), CompResult::StillNone(1));
-    assert!(matches!(cache.entry(1).and_compute_with(|_| Op::Put(5)), CompResult::Inserted(e) if *e.value() == 5));
+    assert_eq!(
+        cache.entry(1).and_compute_with(|_| Op::Nop),
+        CompResult::StillNone(1)
+    );
+    assert!(
+        matches!(cache.entry(1).and_compute_with(|_| Op::Put(5)), CompResult::Inserted(e) if *e.value() == 5)
+    );
     assert!(matches!(
         cache.entry(1).and_compute_with(|e| Op::Put(e.unwrap().value() + 1)),
         CompResult::ReplacedWith(e) if *e.value() == 6
     ));
-    assert!(matches!(cache.entry(1).and_compute_with(|_| Op::Nop), CompResult::Unchanged(e) if *e.value() == 6));
-    assert!(matches!(cache.entry(1).and_compute_with(|_| Op::Remove), CompResult::Removed(e) if *e.value() == 6));
+    assert!(
+        matches!(cache.entry(1).and_compute_with(|_| Op::Nop), CompResult::Unchanged(e) if *e.value() == 6)
+    );
+    assert!(
+        matches!(cache.entry(1).and_compute_with(|_| Op::Remove), CompResult::Removed(e) if *e.value() == 6)
+    );
     assert!(!cache.contains_key(&1));
-    assert_eq!(cache.entry(1).and_compute_with(|_| Op::Remove), CompResult::StillNone(1));
-    assert_eq!(*cache.entry(2).and_upsert_with(|e| e.map_or(1, |e| e.value() + 1)).value(), 1);
-    assert_eq!(*cache.entry(2).and_upsert_with(|e| e.map_or(1, |e| e.value() + 1)).value(), 2);
+    assert_eq!(
+        cache.entry(1).and_compute_with(|_| Op::Remove),
+        CompResult::StillNone(1)
+    );
+    assert_eq!(
+        *cache
+            .entry(2)
+            .and_upsert_with(|e| e.map_or(1, |e| e.value() + 1))
+            .value(),
+        1
+    );
+    assert_eq!(
+        *cache
+            .entry(2)
+            .and_upsert_with(|e| e.map_or(1, |e| e.value() + 1))
+            .value(),
+        2
+    );
 }
 
 #[test]
@@ -46,7 +81,9 @@ fn concurrent_counters_lose_no_update() {
             let cache = cache.clone();
             std::thread::spawn(move || {
                 for _ in 0..500 {
-                    cache.entry(0).and_upsert_with(|e| e.map_or(1, |e| e.value() + 1));
+                    cache
+                        .entry(0)
+                        .and_upsert_with(|e| e.map_or(1, |e| e.value() + 1));
                 }
             })
         })

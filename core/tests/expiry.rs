@@ -54,7 +54,9 @@ fn expired_entries_are_never_returned_and_are_reclaimed_without_a_scan() {
     assert_eq!(cache.entry_count(), 5000);
     let log = log.lock().unwrap();
     assert_eq!(log.len(), 5000);
-    assert!(log.iter().all(|(k, c)| *k < 5000 && *c == RemovalCause::Expired));
+    assert!(log
+        .iter()
+        .all(|(k, c)| *k < 5000 && *c == RemovalCause::Expired));
     assert_eq!(cache.stats().eviction_count, 5000);
 }
 
@@ -83,7 +85,13 @@ impl Expiry<u32, Option<String>> for NegativeCaching {
         })
     }
 
-    fn expire_after_read(&self, _k: &u32, v: &Option<String>, _at: Instant, _left: Option<Duration>) -> Option<Duration> {
+    fn expire_after_read(
+        &self,
+        _k: &u32,
+        v: &Option<String>,
+        _at: Instant,
+        _left: Option<Duration>,
+    ) -> Option<Duration> {
         v.as_ref().map(|_| Duration::from_secs(3600))
     }
 }
@@ -101,7 +109,10 @@ fn per_entry_expiry_through_the_trait() {
     assert_eq!(cache.get(&2), None, "the negative entry expired");
     assert_eq!(cache.get(&1), Some(Some("alice".into())));
     m.increment(Duration::from_secs(3000));
-    assert!(cache.get(&1).is_some(), "the read extended it to an hour from the read");
+    assert!(
+        cache.get(&1).is_some(),
+        "the read extended it to an hour from the read"
+    );
     m.increment(Duration::from_secs(3000));
     assert!(cache.get(&1).is_some());
     m.increment(Duration::from_secs(3601));

@@ -26,7 +26,10 @@ fn sixty_four_threads_one_loader_run() {
         .collect();
     let values: Vec<Arc<String>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     assert_eq!(runs.load(Ordering::SeqCst), 1);
-    assert!(values.iter().all(|v| Arc::ptr_eq(v, &values[0])), "everyone got the same value");
+    assert!(
+        values.iter().all(|v| Arc::ptr_eq(v, &values[0])),
+        "everyone got the same value"
+    );
     let s = cache.stats();
     assert_eq!(s.load_successes, 1);
 }
@@ -53,7 +56,7 @@ fn errors_are_shared_and_not_cached() {
     let errs: Vec<Arc<String>> = results.into_iter().map(|r| r.unwrap_err()).collect();
     // Threads that arrive after a failed load start a new one; most share the first.
     let loads = runs.load(Ordering::SeqCst);
-    assert!(loads >= 1 && loads < 20, "{loads} loads for 20 callers");
+    assert!((1..20).contains(&loads), "{loads} loads for 20 callers");
     let shared = errs.iter().filter(|e| Arc::ptr_eq(e, &errs[0])).count();
     assert!(shared >= 2, "waiters get the loader's own error Arc");
     assert!(!cache.contains_key(&1), "errors are not cached");
@@ -105,7 +108,9 @@ fn recursive_load_of_the_same_key_panics_instead_of_deadlocking() {
     assert_eq!(cache.get_with(2, || c.get_with(3, || 3) + 1), 4);
     // And the primitive reports recursion as an error value.
     let claim = cache.claim_load(9).unwrap();
-    let Claim::Load(guard) = claim else { panic!("expected to load") };
+    let Claim::Load(guard) = claim else {
+        panic!("expected to load")
+    };
     assert!(cache.claim_load(9).is_err());
     guard.complete(1);
     assert!(matches!(cache.claim_load(9), Ok(Claim::Present(1))));
@@ -114,10 +119,14 @@ fn recursive_load_of_the_same_key_panics_instead_of_deadlocking() {
 #[test]
 fn the_primitive_coalesces_with_callbacks() {
     let cache: Cache<u32, u32> = Cache::new(10);
-    let Claim::Load(guard) = cache.claim_load_detached(1) else { panic!() };
+    let Claim::Load(guard) = cache.claim_load_detached(1) else {
+        panic!()
+    };
     let seen = Arc::new(AtomicUsize::new(0));
     for _ in 0..3 {
-        let Claim::Wait(w) = cache.claim_load_detached(1) else { panic!() };
+        let Claim::Wait(w) = cache.claim_load_detached(1) else {
+            panic!()
+        };
         assert!(w.try_result().is_none());
         let seen = Arc::clone(&seen);
         w.on_complete(move |r| {
@@ -129,8 +138,12 @@ fn the_primitive_coalesces_with_callbacks() {
     guard.complete(5);
     assert_eq!(seen.load(Ordering::SeqCst), 15);
     // A dropped claim wakes its waiters with Abandoned.
-    let Claim::Load(guard) = cache.claim_load_detached(2) else { panic!() };
-    let Claim::Wait(w) = cache.claim_load_detached(2) else { panic!() };
+    let Claim::Load(guard) = cache.claim_load_detached(2) else {
+        panic!()
+    };
+    let Claim::Wait(w) = cache.claim_load_detached(2) else {
+        panic!()
+    };
     drop(guard);
     assert!(matches!(w.wait(), LoadResult::Abandoned));
 }
@@ -162,7 +175,10 @@ async fn async_loaders_coalesce_without_blocking_workers() {
         .await
         .unwrap_err();
     assert_eq!(*e, "nope");
-    assert_eq!(cache.optionally_get_with_async(3, async { None }).await, None);
+    assert_eq!(
+        cache.optionally_get_with_async(3, async { None }).await,
+        None
+    );
 }
 
 #[tokio::test]
@@ -204,7 +220,11 @@ fn refresh_after_write_serves_stale_while_one_caller_reloads() {
         3
     });
     assert_eq!(v, 3);
-    assert_eq!(inner.get(), Some(1), "a concurrent caller got the old value without waiting");
+    assert_eq!(
+        inner.get(),
+        Some(1),
+        "a concurrent caller got the old value without waiting"
+    );
     assert_eq!(cache.get(&1), Some(3));
     // A failed reload keeps the old value.
     mock.increment(Duration::from_secs(11));

@@ -83,7 +83,11 @@ fn run(ops: Vec<Op>, max: u64, policy: EvictionPolicy, ttl: Option<u64>) {
             }
             Op::Get(k) | Op::Peek(k) => {
                 let k = u64::from(k);
-                let got = if matches!(op, Op::Get(_)) { cache.get(&k) } else { cache.peek(&k) };
+                let got = if matches!(op, Op::Get(_)) {
+                    cache.get(&k)
+                } else {
+                    cache.peek(&k)
+                };
                 if let Some(v) = got {
                     let l = latest.get(&k).expect("a value for a key never written");
                     assert_eq!(v, l.id, "stale value for {k}");
@@ -123,18 +127,33 @@ fn run(ops: Vec<Op>, max: u64, policy: EvictionPolicy, ttl: Option<u64>) {
     for &(k, id, cause) in reported.iter() {
         let (key, deadline) = issued[&id];
         assert_eq!(k, key);
-        assert!(accounted.insert(id, cause).is_none(), "value {id} reported twice");
-        assert!(!present.contains_key(&id), "value {id} reported and still present");
+        assert!(
+            accounted.insert(id, cause).is_none(),
+            "value {id} reported twice"
+        );
+        assert!(
+            !present.contains_key(&id),
+            "value {id} reported and still present"
+        );
         if cause == RemovalCause::Expired {
-            assert!(deadline <= now_ms, "value {id} reported expired before its deadline");
+            assert!(
+                deadline <= now_ms,
+                "value {id} reported expired before its deadline"
+            );
         }
     }
     for (id, (k, deadline)) in &issued {
         if present.contains_key(id) {
             assert_eq!(latest[k].id, *id, "a replaced value is still present");
-            assert!(now_ms < *deadline, "an expired value is still present after maintenance");
+            assert!(
+                now_ms < *deadline,
+                "an expired value is still present after maintenance"
+            );
         } else {
-            assert!(accounted.contains_key(id), "value {id} of key {k} lost without a trace");
+            assert!(
+                accounted.contains_key(id),
+                "value {id} of key {k} lost without a trace"
+            );
         }
     }
 }

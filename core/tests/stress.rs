@@ -35,7 +35,11 @@ impl Harness {
     /// Every id ever inserted is present exactly once or reported exactly once.
     fn check_conservation(&self, max: u64) {
         self.cache.run_pending_tasks();
-        assert!(self.cache.entry_count() <= max, "bound: {} > {max}", self.cache.entry_count());
+        assert!(
+            self.cache.entry_count() <= max,
+            "bound: {} > {max}",
+            self.cache.entry_count()
+        );
         let present: Vec<u64> = self.cache.iter().map(|(_, v)| v).collect();
         assert_eq!(present.len() as u64, self.cache.entry_count());
         let reported = self.reported.lock().unwrap();
@@ -54,7 +58,11 @@ fn mixed_workload(policy: EvictionPolicy) {
     let barrier = Arc::new(Barrier::new(THREADS as usize));
     let threads: Vec<_> = (0..THREADS)
         .map(|t| {
-            let (cache, ids, barrier) = (h.cache.clone(), Arc::clone(&h.next_id), Arc::clone(&barrier));
+            let (cache, ids, barrier) = (
+                h.cache.clone(),
+                Arc::clone(&h.next_id),
+                Arc::clone(&barrier),
+            );
             std::thread::spawn(move || {
                 barrier.wait();
                 let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ t;
@@ -108,7 +116,11 @@ fn invalidation_races_with_writers() {
     let barrier = Arc::new(Barrier::new(THREADS as usize + 1));
     let writers: Vec<_> = (0..THREADS)
         .map(|t| {
-            let (cache, ids, barrier) = (h.cache.clone(), Arc::clone(&h.next_id), Arc::clone(&barrier));
+            let (cache, ids, barrier) = (
+                h.cache.clone(),
+                Arc::clone(&h.next_id),
+                Arc::clone(&barrier),
+            );
             std::thread::spawn(move || {
                 barrier.wait();
                 for i in 0..10_000u64 {

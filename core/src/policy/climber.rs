@@ -93,6 +93,9 @@ mod tests {
             c.record_miss();
         }
         let second = c.adjustment(1000);
-        assert!(first.signum() == -second.signum() && first != 0, "{first} {second}");
+        assert!(
+            first.signum() == -second.signum() && first != 0,
+            "{first} {second}"
+        );
     }
 }

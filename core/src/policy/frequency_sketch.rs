@@ -330,8 +330,8 @@ mod tests {
         // traffic over other keys, all shuffled together.
         let mut events = Vec::new();
         for i in 0..pairs {
-            events.extend(std::iter::repeat(key(2 * i)).take(10));
-            events.extend(std::iter::repeat(key(2 * i + 1)).take(2));
+            events.extend(std::iter::repeat_n(key(2 * i), 10));
+            events.extend(std::iter::repeat_n(key(2 * i + 1), 2));
         }
         for _ in 0..6000 {
             // Rank r is drawn with probability roughly proportional to 1 / r.

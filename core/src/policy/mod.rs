@@ -297,7 +297,9 @@ impl Policy {
         match self.kind {
             EvictionPolicy::Lru => {
                 while self.weighted_size > self.maximum {
-                    let Some(id) = self.probation.head_id() else { break };
+                    let Some(id) = self.probation.head_id() else {
+                        break;
+                    };
                     self.evict_node(id, out);
                 }
             }
@@ -323,7 +325,9 @@ impl Policy {
     fn evict_from_window(&mut self) -> usize {
         let mut candidates = 0;
         while self.window_size > self.window_maximum {
-            let Some(id) = self.window.pop_front(&mut self.nodes) else { break };
+            let Some(id) = self.window.pop_front(&mut self.nodes) else {
+                break;
+            };
             let w = u64::from(self.nodes[id as usize].weight);
             self.window_size -= w;
             self.nodes[id as usize].queue = Queue::Probation;
@@ -404,7 +408,10 @@ impl Policy {
                 continue;
             }
             candidates = candidates.saturating_sub(1);
-            let (ch, vh) = (self.nodes[candidate as usize].hash, self.nodes[victim as usize].hash);
+            let (ch, vh) = (
+                self.nodes[candidate as usize].hash,
+                self.nodes[victim as usize].hash,
+            );
             if self.admit(ch, vh) {
                 let next = self.nodes[victim as usize].next;
                 self.evict_node(victim, out);
@@ -440,7 +447,8 @@ impl Policy {
         if self.weighted && self.len > self.sketch_capacity {
             self.sketch_capacity = (self.len * 2).min(self.maximum.max(1024));
             self.sketch.ensure_capacity(self.sketch_capacity);
-            self.climber.set_sample_size(sample_size(self.sketch_capacity));
+            self.climber
+                .set_sample_size(sample_size(self.sketch_capacity));
         }
     }
 
@@ -463,7 +471,9 @@ impl Policy {
             if self.protected_size <= self.protected_maximum {
                 break;
             }
-            let Some(id) = self.protected.pop_front(&mut self.nodes) else { break };
+            let Some(id) = self.protected.pop_front(&mut self.nodes) else {
+                break;
+            };
             self.protected_size -= u64::from(self.nodes[id as usize].weight);
             self.nodes[id as usize].queue = Queue::Probation;
             self.probation.push_back(&mut self.nodes, id);
@@ -603,7 +613,10 @@ mod tests {
             p.record_add(id, 1, 1000 + u64::from(id), 1, NEVER);
             let evicted = run(&mut p);
             assert_eq!(evicted.len(), 1);
-            assert!(!evicted.contains(&id), "the newest entry stays in the window");
+            assert!(
+                !evicted.contains(&id),
+                "the newest entry stays in the window"
+            );
         }
         let kept = p.ids_coldest_first();
         assert_eq!(kept.len(), 10);
