@@ -63,7 +63,11 @@ fn ttl() {
     mock.increment(Duration::from_secs(20 * 60));
     sessions.insert("bob".into(), 2);
     mock.increment(Duration::from_secs(10 * 60));
-    println!("   after 30 min: alice = {:?}, bob = {:?}", sessions.get("alice"), sessions.get("bob"));
+    println!(
+        "   after 30 min: alice = {:?}, bob = {:?}",
+        sessions.get("alice"),
+        sessions.get("bob")
+    );
     sessions.run_pending_tasks();
     println!("   listener saw: {:?}\n", expired.lock().unwrap());
 }
@@ -71,7 +75,12 @@ fn ttl() {
 struct NegativeCaching;
 
 impl Expiry<u64, Option<String>> for NegativeCaching {
-    fn expire_after_create(&self, _: &u64, v: &Option<String>, _: quanta::Instant) -> Option<Duration> {
+    fn expire_after_create(
+        &self,
+        _: &u64,
+        v: &Option<String>,
+        _: quanta::Instant,
+    ) -> Option<Duration> {
         Some(match v {
             Some(_) => Duration::from_secs(3600),
             None => Duration::from_secs(5),
@@ -96,7 +105,10 @@ fn negative_caching() {
         users.get_with(1, || db(1));
         users.get_with(404, || db(404));
     }
-    println!("   6 reads, {} database lookups", lookups.load(Ordering::SeqCst));
+    println!(
+        "   6 reads, {} database lookups",
+        lookups.load(Ordering::SeqCst)
+    );
     mock.increment(Duration::from_secs(5));
     users.get_with(1, || db(1));
     users.get_with(404, || db(404));
@@ -170,7 +182,9 @@ fn load_keys(path: &Path) -> std::io::Result<Vec<u64>> {
 }
 
 fn hit_ratio() {
-    println!("5. Hit ratio against exact LRU on real traces (capacity = 5% and 10% of unique keys)");
+    println!(
+        "5. Hit ratio against exact LRU on real traces (capacity = 5% and 10% of unique keys)"
+    );
     let dir = traces_dir();
     if !dir.is_dir() {
         println!(
@@ -179,8 +193,17 @@ fn hit_ratio() {
         );
         return;
     }
-    println!("   {:<16} {:>8} {:>9} {:>9} {:>8}", "trace", "capacity", "LRU", "cortado", "gain");
-    for name in ["cache2k-web07", "lirs-sprite", "lirs-multi2", "lirs-2_pools", "corda-vault"] {
+    println!(
+        "   {:<16} {:>8} {:>9} {:>9} {:>8}",
+        "trace", "capacity", "LRU", "cortado", "gain"
+    );
+    for name in [
+        "cache2k-web07",
+        "lirs-sprite",
+        "lirs-multi2",
+        "lirs-2_pools",
+        "corda-vault",
+    ] {
         let keys = match load_keys(&dir.join(format!("{name}.txt"))) {
             Ok(k) => k,
             Err(e) => {
