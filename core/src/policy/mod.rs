@@ -8,17 +8,19 @@
 //! The default is adaptive W-TinyLFU as in Caffeine: new entries enter a small LRU *window*;
 //! entries leaving the window compete for the *main* space (an SLRU of probation and protected
 //! queues) against main's LRU victim, and the one the 4-bit count-min sketch has seen more often
-//! stays. A hill climber moves capacity between window and main as the workload changes.
+//! stays. Ghost lists of recently rejected and recently evicted keys move capacity between
+//! window and main as the workload changes (see `ghost.rs`); a rejected key that returns while
+//! still remembered is admitted.
 
-mod climber;
 pub(crate) mod frequency_sketch;
+mod ghost;
 mod list;
 mod node;
 
 use crate::clock::NEVER;
 use crate::timer_wheel::TimerWheel;
-use climber::Climber;
 use frequency_sketch::FrequencySketch;
+use ghost::GhostList;
 use list::List;
 use node::{Node, Queue, NIL};
 
@@ -34,7 +36,7 @@ pub enum EvictionPolicy {
     Lru,
 }
 
-/// Caffeine's split: 99% main, of which 80% protected; the climber moves it from there.
+/// Caffeine's split to start with: 99% main, of which 80% protected; ghost hits move it.
 const PERCENT_MAIN: f64 = 0.99;
 const PERCENT_PROTECTED: f64 = 0.80;
 /// Bounds the queue reshuffling done by one climb or demotion step.
@@ -62,7 +64,6 @@ pub(crate) struct Policy {
     protected: List,
     sketch: FrequencySketch,
     sketch_capacity: u64,
-    climber: Climber,
     wheel: TimerWheel,
     weighted: bool,
     maximum: u64,
@@ -73,7 +74,17 @@ pub(crate) struct Policy {
     protected_size: u64,
     len: u64,
     rng: u64,
+    /// Window candidates that lost their admission duel.
+    rejected: GhostList,
+    /// Victims evicted from the main space.
+    evicted: GhostList,
+    /// Window resizing requested by ghost hits, applied by the next `climb`.
+    pending_adjustment: f64,
 }
+
+/// Ghost lists remember a quarter of the entries the cache holds (measured best of 1/4, 1/2,
+/// 3/4 and 1 on the shared traces).
+const GHOST_FRACTION: u64 = 4;
 
 impl Policy {
     pub(crate) fn new(kind: EvictionPolicy, maximum: u64, weighted: bool, now: u64) -> Self {
@@ -86,7 +97,6 @@ impl Policy {
             protected: List::default(),
             sketch: FrequencySketch::new(sketch_capacity),
             sketch_capacity,
-            climber: Climber::new(maximum, sample_size(sketch_capacity)),
             wheel: TimerWheel::new(now),
             weighted,
             maximum,
@@ -97,6 +107,9 @@ impl Policy {
             protected_size: 0,
             len: 0,
             rng: seed(),
+            rejected: GhostList::default(),
+            evicted: GhostList::default(),
+            pending_adjustment: 0.0,
         };
         p.set_maximum(maximum);
         p
@@ -111,7 +124,6 @@ impl Policy {
         if !self.weighted {
             self.sketch_capacity = maximum;
             self.sketch.ensure_capacity(maximum);
-            self.climber.set_sample_size(sample_size(maximum));
         }
     }
 
@@ -141,17 +153,21 @@ impl Policy {
             let old_gen = self.nodes[idx].gen;
             self.record_remove(id, old_gen);
         }
+        let returning = self.kind == EvictionPolicy::TinyLfu && self.rejected.contains(hash);
+        if self.kind == EvictionPolicy::TinyLfu {
+            self.adapt_to_ghosts(hash, weight, returning);
+        }
         self.nodes[idx] = Node {
             hash,
             weight,
             gen,
+            returning,
             ..Node::FREE
         };
         self.len += 1;
         self.weighted_size += u64::from(weight);
         self.grow_sketch();
         self.sketch.increment(hash);
-        self.climber.record_miss();
         self.link_new(id, weight);
         self.schedule(id, deadline);
     }
@@ -229,7 +245,6 @@ impl Policy {
     /// A hit.
     pub(crate) fn record_access(&mut self, id: u32, gen: u32) {
         if self.live(id, gen) {
-            self.climber.record_hit();
             self.touch(id);
         }
     }
@@ -412,8 +427,11 @@ impl Policy {
                 self.nodes[candidate as usize].hash,
                 self.nodes[victim as usize].hash,
             );
-            if self.admit(ch, vh) {
+            let returning = self.nodes[candidate as usize].returning;
+            if self.admit(ch, vh, returning) {
                 let next = self.nodes[victim as usize].next;
+                let cap = self.ghost_capacity();
+                self.evicted.push(vh, cap);
                 self.evict_node(victim, out);
                 victim = next;
                 candidate = step(self, candidate, true);
@@ -422,13 +440,43 @@ impl Policy {
                 }
             } else {
                 let next = step(self, candidate, cand_backwards);
+                let cap = self.ghost_capacity();
+                self.rejected.push(ch, cap);
                 self.evict_node(candidate, out);
                 candidate = next;
             }
         }
     }
 
-    fn admit(&mut self, candidate_hash: u64, victim_hash: u64) -> bool {
+    /// ARC's rule for its target size, applied to the window: a ghost hit in the rejected
+    /// list grows the window, one in the evicted list shrinks it, each by the ratio of the
+    /// lists' sizes (at least one entry's weight).
+    fn adapt_to_ghosts(&mut self, hash: u64, weight: u32, returning: bool) {
+        let w = f64::from(weight.max(1));
+        let (r, e) = (
+            self.rejected.len().max(1) as f64,
+            self.evicted.len().max(1) as f64,
+        );
+        if returning {
+            self.pending_adjustment += (e / r).max(1.0) * w;
+        } else if self.evicted.contains(hash) {
+            self.pending_adjustment -= (r / e).max(1.0) * w;
+        }
+    }
+
+    fn ghost_capacity(&self) -> usize {
+        let entries = if self.weighted {
+            self.len
+        } else {
+            self.maximum
+        };
+        (entries / GHOST_FRACTION) as usize
+    }
+
+    fn admit(&mut self, candidate_hash: u64, victim_hash: u64, returning: bool) -> bool {
+        if returning {
+            return true;
+        }
         let victim = self.sketch.frequency(victim_hash);
         let candidate = self.sketch.frequency(candidate_hash);
         if candidate > victim {
@@ -447,19 +495,18 @@ impl Policy {
         if self.weighted && self.len > self.sketch_capacity {
             self.sketch_capacity = (self.len * 2).min(self.maximum.max(1024));
             self.sketch.ensure_capacity(self.sketch_capacity);
-            self.climber
-                .set_sample_size(sample_size(self.sketch_capacity));
         }
     }
 
-    /// Adapts the window size to the hit rate of the last sample; called after each drain.
+    /// Applies the window resizing the ghosts asked for; called after each drain.
     pub(crate) fn climb(&mut self) {
         if self.kind != EvictionPolicy::TinyLfu {
             return;
         }
-        let amount = self.climber.adjustment(self.maximum);
         self.demote_from_protected();
-        match amount {
+        let amount = self.pending_adjustment.trunc();
+        self.pending_adjustment -= amount;
+        match amount as i64 {
             0 => {}
             a if a > 0 => self.increase_window(a as u64),
             a => self.decrease_window(a.unsigned_abs()),
@@ -564,10 +611,6 @@ impl List {
     }
 }
 
-fn sample_size(capacity: u64) -> u64 {
-    capacity.saturating_mul(10).max(100)
-}
-
 fn seed() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
@@ -635,6 +678,64 @@ mod tests {
         assert!(p.weighted_size() <= 10);
         p.record_add(3, 1, 4, 11, NEVER);
         assert!(run(&mut p).contains(&3), "heavier than the whole cache");
+    }
+
+    /// Replays `keys` read-through and returns the hit ratio from `measure_from` on.
+    fn replay(p: &mut Policy, keys: &[u64], measure_from: usize) -> f64 {
+        let mut slot_of = std::collections::HashMap::new();
+        let mut key_of = std::collections::HashMap::new();
+        let mut next_id = 0u32;
+        let mut hits = 0;
+        for (i, &k) in keys.iter().enumerate() {
+            if let Some(&id) = slot_of.get(&k) {
+                hits += usize::from(i >= measure_from);
+                p.record_access(id, 1);
+            } else {
+                let id = next_id;
+                next_id += 1;
+                slot_of.insert(k, id);
+                key_of.insert(id, k);
+                p.record_add(id, 1, k.wrapping_mul(0x9E37_79B9_7F4A_7C15), 1, NEVER);
+                let mut out = Vec::new();
+                p.evict(&mut out);
+                for v in out {
+                    slot_of.remove(&key_of[&v.id]);
+                }
+            }
+            p.climb();
+        }
+        hits as f64 / (keys.len() - measure_from) as f64
+    }
+
+    #[test]
+    fn ghosts_grow_the_window_for_a_recency_workload() {
+        // Every key is requested twice, 500 requests apart: only recency helps, and a cache of
+        // 1,000 can hit every second request if it keeps new keys long enough (LRU does).
+        let keys: Vec<u64> = (0..60_000u64)
+            .map(|i| if (i / 500) % 2 == 0 { i } else { i - 500 })
+            .collect();
+        let mut p = Policy::new(EvictionPolicy::TinyLfu, 1000, false, 1);
+        let adapted = replay(&mut p, &keys, 30_000);
+        assert!(adapted > 0.45, "hit ratio {adapted} once adapted");
+        assert!(p.window_maximum > 400, "window {}", p.window_maximum);
+    }
+
+    #[test]
+    fn frequent_keys_keep_the_window_small() {
+        // A hot set requested over and over amid one-time keys: the filter should win.
+        let keys: Vec<u64> = (0..100_000u64)
+            .map(|i| {
+                if i % 2 == 0 {
+                    (i / 2) % 500
+                } else {
+                    1_000_000 + i
+                }
+            })
+            .collect();
+        let mut p = Policy::new(EvictionPolicy::TinyLfu, 600, false, 1);
+        let ratio = replay(&mut p, &keys, 0);
+        assert!(ratio > 0.45, "hit ratio {ratio}");
+        assert!(p.window_maximum < 200, "window {}", p.window_maximum);
     }
 
     #[test]

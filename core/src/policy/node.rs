@@ -27,6 +27,8 @@ pub(crate) struct Node {
     pub(crate) weight: u32,
     pub(crate) gen: u32,
     pub(crate) queue: Queue,
+    /// Re-admitted from the rejected ghosts: wins its admission duel.
+    pub(crate) returning: bool,
 }
 
 impl Node {
@@ -37,5 +39,6 @@ impl Node {
         weight: 0,
         gen: 0,
         queue: Queue::Free,
+        returning: false,
     };
 }
