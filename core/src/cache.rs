@@ -333,11 +333,18 @@ where
     #[inline]
     pub(crate) fn record_hit(&self, id: u32, gen: u32) {
         let stripe = self.inner.reads.stripe();
-        stripe.counters.0.hits.fetch_add(1, Ordering::Relaxed);
         let event = (u64::from(id) << 32) | u64::from(gen);
-        if stripe.offer(event) == Offer::Full {
+        let mut offer = stripe.offer(event);
+        if offer == Offer::Full {
             self.try_maintenance();
-            let _ = stripe.offer(event);
+            offer = stripe.offer(event);
+        }
+        if offer != Offer::Added {
+            stripe
+                .counters
+                .0
+                .dropped_hits
+                .fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -661,10 +668,11 @@ where
     pub fn stats(&self) -> CacheStats {
         let mut s = CacheStats::default();
         for stripe in self.inner.reads.stripes() {
-            s.hits += stripe.counters.0.hits.load(Ordering::Relaxed);
+            s.hits += stripe.counters.0.dropped_hits.load(Ordering::Relaxed) + stripe.queued();
             s.misses += stripe.counters.0.misses.load(Ordering::Relaxed);
         }
         let g = &self.inner.counters;
+        s.hits += g.drained_hits.load(Ordering::Relaxed);
         s.load_successes = g.load_successes.load(Ordering::Relaxed);
         s.load_failures = g.load_failures.load(Ordering::Relaxed);
         s.total_load_time_nanos = g.total_load_time_nanos.load(Ordering::Relaxed);
@@ -733,9 +741,13 @@ where
     ) -> bool {
         // Reads first: they happened before the writes still in the logs (in one thread,
         // exactly; every write drains at once when uncontended).
-        self.inner.reads.drain(|event| {
+        let drained = self.inner.reads.drain(|event| {
             policy.record_access((event >> 32) as u32, event as u32);
         });
+        self.inner
+            .counters
+            .drained_hits
+            .fetch_add(drained, Ordering::Relaxed);
         let mut ops: Vec<(u64, usize, WriteOp)> = Vec::new();
         for (word, bits) in self.inner.dirty.iter().enumerate() {
             let mut mask = bits.swap(0, Ordering::AcqRel);

@@ -74,6 +74,13 @@ impl Stripe {
         Offer::Added
     }
 
+    /// Events offered but not yet drained.
+    pub(crate) fn queued(&self) -> u64 {
+        let tail = self.tail.0.load(Ordering::Acquire);
+        let head = self.head.0.load(Ordering::Acquire);
+        tail.wrapping_sub(head) as u64
+    }
+
     /// Hands every published event to `f`. Only one thread drains at a time (the policy lock
     /// holder); an event whose writer has claimed a slot but not yet stored it ends the batch
     /// and is picked up by the next drain.
@@ -141,11 +148,16 @@ impl ReadBuffer {
         &self.stripes[(thread_probe() >> 7) & self.mask]
     }
 
-    /// Drains every stripe.
-    pub(crate) fn drain(&self, mut f: impl FnMut(u64)) {
+    /// Drains every stripe; returns how many events were drained.
+    pub(crate) fn drain(&self, mut f: impl FnMut(u64)) -> u64 {
+        let mut n = 0;
         for s in self.stripes.iter() {
-            s.drain(&mut f);
+            s.drain(&mut |e| {
+                n += 1;
+                f(e);
+            });
         }
+        n
     }
 
     pub(crate) fn is_empty(&self) -> bool {

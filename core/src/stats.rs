@@ -46,16 +46,19 @@ impl CacheStats {
     }
 }
 
-/// Counters of one stripe; the cache sums the stripes when asked.
+/// Counters of one stripe; the cache sums the stripes when asked. Hits are not counted here:
+/// every hit is an event in the stripe's ring, counted when drained (or while still queued),
+/// so a hit costs no counter update. Only hits whose event was dropped are added here.
 #[derive(Default)]
 pub(crate) struct StripeCounters {
-    pub(crate) hits: AtomicU64,
+    pub(crate) dropped_hits: AtomicU64,
     pub(crate) misses: AtomicU64,
 }
 
 /// Counters updated rarely enough (loads, evictions) to live in one place.
 #[derive(Default)]
 pub(crate) struct GlobalCounters {
+    pub(crate) drained_hits: AtomicU64,
     pub(crate) load_successes: AtomicU64,
     pub(crate) load_failures: AtomicU64,
     pub(crate) total_load_time_nanos: AtomicU64,

@@ -180,3 +180,40 @@ fn readers_never_see_a_torn_or_foreign_value() {
     cache.run_pending_tasks();
     assert!(cache.entry_count() <= 1000);
 }
+
+#[test]
+fn statistics_count_every_lookup_exactly_under_threads() {
+    let cache: Cache<u64, u64> = Cache::new(10_000);
+    for k in 0..1000 {
+        cache.insert(k, k);
+    }
+    let barrier = Arc::new(Barrier::new(THREADS as usize));
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (cache, barrier) = (cache.clone(), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                let (mut hits, mut misses) = (0u64, 0u64);
+                for i in 0..50_000u64 {
+                    match cache.get(&((i * 7 + t) % 1500)) {
+                        Some(_) => hits += 1,
+                        None => misses += 1,
+                    }
+                }
+                (hits, misses)
+            })
+        })
+        .collect();
+    let (hits, misses) = threads
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    let s = cache.stats();
+    assert_eq!((s.hits, s.misses), (hits, misses));
+    cache.run_pending_tasks();
+    assert_eq!(
+        cache.stats().hits,
+        hits,
+        "draining does not change the count"
+    );
+}
