@@ -2,4 +2,4 @@
 # The demo: the seed scenarios from each language. Builds what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo run --release --locked -q -p cortado --example demo
+cargo run --release -q -p cortado --example demo

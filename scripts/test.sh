@@ -11,9 +11,12 @@ stage "rustfmt"
 cargo fmt --all --check
 
 stage "clippy (warnings are errors)"
-cargo clippy --locked --all-targets -- -D warnings
+cargo clippy --all-targets -- -D warnings
 
-stage "Rust tests: core (unit, conformance, stress, model-based, doc)"
-cargo test --locked
+stage "Rust tests: core (unit, conformance, stress, model-based, doc) and the C ABI crate"
+cargo test
+
+stage "C and C++ against include/cortado.h: AddressSanitizer + UBSan, then valgrind"
+bash tests/c/run.sh
 
 printf '\nall stages passed\n'

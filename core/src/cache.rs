@@ -359,9 +359,14 @@ where
 
     /// Inserts with a time-to-live of its own, overriding the cache-wide expiry for this entry.
     pub fn insert_with_ttl(&self, key: K, value: V, ttl: Duration) {
+        let deadline = self.own_deadline_after(ttl);
+        self.write(key, value, DeadlineChoice::Own(deadline));
+    }
+
+    /// The deadline `ttl` from now, switching expiry on for good.
+    pub(crate) fn own_deadline_after(&self, ttl: Duration) -> u64 {
         self.inner.expiry_on.store(true, Ordering::Relaxed);
-        let now = self.inner.clock.now();
-        self.write(key, value, DeadlineChoice::Own(deadline_after(now, ttl)));
+        deadline_after(self.inner.clock.now(), ttl)
     }
 
     /// Asks the user's `Expiry` (outside every lock) what deadline a write should set.

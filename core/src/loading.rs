@@ -80,6 +80,13 @@ where
         self.complete_with(value, DeadlineChoice::Shared);
     }
 
+    /// Like [`complete`](Self::complete), with a time-to-live of the entry's own (as
+    /// [`Cache::insert_with_ttl`]).
+    pub fn complete_with_ttl(self, value: V, ttl: std::time::Duration) {
+        let deadline = self.cache.own_deadline_after(ttl);
+        self.complete_with(value, DeadlineChoice::Own(deadline));
+    }
+
     pub(crate) fn complete_with(mut self, value: V, choice: DeadlineChoice) {
         let choice = match choice {
             DeadlineChoice::Shared => self.cache.expiry_choice(&self.slot.key, &value),

@@ -117,6 +117,19 @@ fn recursive_load_of_the_same_key_panics_instead_of_deadlocking() {
 }
 
 #[test]
+fn a_claimed_load_can_set_its_own_ttl() {
+    let (clock, mock) = cortado::quanta::Clock::mock();
+    let cache: Cache<u32, u32> = Cache::builder().clock(clock).build();
+    let Claim::Load(guard) = cache.claim_load_detached(1) else {
+        panic!()
+    };
+    guard.complete_with_ttl(5, Duration::from_secs(2));
+    assert_eq!(cache.get(&1), Some(5));
+    mock.increment(Duration::from_secs(2));
+    assert_eq!(cache.get(&1), None);
+}
+
+#[test]
 fn the_primitive_coalesces_with_callbacks() {
     let cache: Cache<u32, u32> = Cache::new(10);
     let Claim::Load(guard) = cache.claim_load_detached(1) else {
