@@ -4,19 +4,29 @@
 # gcc. Each stage prints its own runner's summary; the script stops at the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/setup.sh
 
 stage() { printf '\n==== %s ====\n' "$*"; }
 
 stage "rustfmt"
 cargo fmt --all --check
 
-stage "clippy (warnings are errors)"
-cargo clippy --all-targets -- -D warnings
+stage "clippy, every crate of the workspace (warnings are errors)"
+cargo clippy --workspace --all-targets -- -D warnings
 
 stage "Rust tests: core (unit, conformance, stress, model-based, doc) and the C ABI crate"
 cargo test
 
 stage "C and C++ against include/cortado.h: AddressSanitizer + UBSan, then valgrind"
 bash tests/c/run.sh
+
+stage "Python: build into $VENV, pytest (warnings are errors), stubtest"
+setup_python debug
+"$VENV/bin/python" -m pytest -q bindings-python/tests
+"$VENV/bin/python" -m mypy.stubtest cortado._cortado
+
+stage "Node: npm ci (builds the addon), node --test"
+setup_node
+(cd bindings-node && npm test)
 
 printf '\nall stages passed\n'

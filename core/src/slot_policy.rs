@@ -91,6 +91,17 @@ impl SlotPolicy {
         done
     }
 
+    /// Drops the coldest live slot (the next one eviction would consider) and returns it.
+    pub fn pop_coldest(&mut self) -> Option<u32> {
+        self.policy.pop_coldest().map(|v| v.id)
+    }
+
+    /// The earliest time (in the caller's nanoseconds) at which some slot may expire: never
+    /// later than the true earliest deadline, possibly earlier. `None` if no slot has one.
+    pub fn next_expiry(&self) -> Option<u64> {
+        self.policy.next_expiry()
+    }
+
     /// Adapts the admission window to the recent hit rate; call after each batch of events.
     pub fn climb(&mut self) {
         self.policy.climb();
@@ -141,6 +152,8 @@ mod tests {
         out.clear();
         p.evict(&mut out);
         assert_eq!(out, vec![0]);
+        assert_eq!(p.pop_coldest(), Some(2));
+        assert_eq!(p.coldest_first(), vec![1]);
     }
 
     #[test]
@@ -149,6 +162,7 @@ mod tests {
         p.insert(0, 1, 1, Some(1_000));
         p.insert(1, 2, 1, Some(5_000));
         p.insert(2, 3, 1, None);
+        assert!(p.next_expiry().is_some_and(|t| t <= 1_000));
         let mut out = Vec::new();
         assert!(p.expire(999, usize::MAX, &mut out));
         assert!(out.is_empty());

@@ -166,8 +166,10 @@ impl Policy {
         };
         self.len += 1;
         self.weighted_size += u64::from(weight);
-        self.grow_sketch();
-        self.sketch.increment(hash);
+        if self.kind == EvictionPolicy::TinyLfu {
+            self.grow_sketch();
+            self.sketch.increment(hash);
+        }
         self.link_new(id, weight);
         self.schedule(id, deadline);
     }
@@ -251,7 +253,9 @@ impl Policy {
 
     fn touch(&mut self, id: u32) {
         let node = self.nodes[id as usize];
-        self.sketch.increment(node.hash);
+        if self.kind == EvictionPolicy::TinyLfu {
+            self.sketch.increment(node.hash);
+        }
         match node.queue {
             Queue::Window => self.window.move_to_back(&mut self.nodes, id),
             Queue::Probation if self.kind == EvictionPolicy::Lru => {
@@ -306,6 +310,10 @@ impl Policy {
 
     /// Chooses and drops entries until the policy's weighted size fits the maximum.
     pub(crate) fn evict(&mut self, out: &mut Vec<Victim>) {
+        // The window is trimmed only once the cache is full. Trimming it while the cache fills
+        // (as Caffeine does) fills the protected segment with whatever was hit early, where it
+        // stays: that cost 0.3 points of mean hit ratio on the shared traces and wrecked
+        // recency-heavy workloads (see ghosts_grow_the_window_for_a_recency_workload).
         if self.weighted_size <= self.maximum {
             return;
         }
@@ -588,6 +596,21 @@ impl Policy {
         }
         self.protected_maximum -= quota;
         self.window_maximum += quota;
+    }
+
+    /// Drops the coldest entry (the first of [`ids_coldest_first`](Self::ids_coldest_first)).
+    pub(crate) fn pop_coldest(&mut self) -> Option<Victim> {
+        let id = [self.probation.head, self.protected.head, self.window.head]
+            .into_iter()
+            .find(|&id| id != NIL)?;
+        let mut out = Vec::with_capacity(1);
+        self.evict_node(id, &mut out);
+        out.pop()
+    }
+
+    /// The earliest time at which some entry may expire (never later than the true one).
+    pub(crate) fn next_expiry(&self) -> Option<u64> {
+        self.wheel.next_expiry_hint()
     }
 
     /// Ids in eviction order, coldest first (the order `evict` would pick without admission):

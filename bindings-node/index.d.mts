@@ -1,0 +1,3 @@
+export { LRUCache, Cache, SharedCache, Perf } from './index.js'
+import { LRUCache } from './index.js'
+export default LRUCache

@@ -1,0 +1,179 @@
+'use strict'
+// Cross-check against lru-cache 11 itself: the same random operation sequences run on
+// lru-cache and on cortado's Cache with `policy: 'lru'`, comparing every result, the size,
+// the calculated size, the iteration orders and every dispose/disposeAfter/onInsert call.
+//
+// Time is a manual `perf` clock moved in steps that are multiples of 1/sqrt(2) ms, so that an
+// entry's age never equals its (integer) ttl: at exactly `ttl` cortado considers an entry
+// stale, lru-cache one millisecond later (see index.d.ts).
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { LRUCache: Reference } = require('lru-cache')
+const { Cache } = require('..')
+const { ManualClock } = require('./helpers.js')
+
+function rng(seed) {
+  return () => {
+    seed |= 0
+    seed = (seed + 0x6d2b79f5) | 0
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const sizeOf = (v) => (typeof v === 'string' ? v.length : 1 + (v % 4))
+const configs = [
+  { max: 5 },
+  { max: 1 },
+  { max: 8, ttl: 10 },
+  { max: 8, ttl: 10, updateAgeOnGet: true },
+  { max: 8, ttl: 10, updateAgeOnHas: true, allowStale: true },
+  { max: 8, ttl: 10, noDeleteOnStaleGet: true, allowStale: true },
+  { max: 8, ttl: 10, noUpdateTTL: true },
+  { maxSize: 12, sizeCalculation: sizeOf },
+  { max: 4, maxSize: 12, sizeCalculation: sizeOf },
+  { max: 6, maxEntrySize: 3, sizeCalculation: sizeOf },
+  { maxSize: 10, sizeCalculation: sizeOf, ttl: 15, noDisposeOnSet: true },
+  { max: 6, ttl: 8, maxSize: 20, sizeCalculation: sizeOf, updateAgeOnGet: true },
+]
+const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 1, 2, 3, 4, '1']
+const values = ['x', 'yy', 'zzz', 'wwww', 7, 8, 9]
+
+function make(Class, cfg, clock, log, extra) {
+  const tag = (name) => (v, k, r) => log.push([name, k, v, r])
+  return new Class({
+    ...cfg,
+    ...extra,
+    perf: clock,
+    ttlResolution: 0,
+    dispose: tag('dispose'),
+    disposeAfter: tag('disposeAfter'),
+    onInsert: tag('onInsert'),
+    memoMethod: (k, stale, { context }) => context ?? `memo:${k}`,
+  })
+}
+
+function snapshot(c) {
+  const noStart = (d) => d.map(([k, e]) => [k, { ...e, start: undefined }])
+  return {
+    size: c.size,
+    calculatedSize: c.calculatedSize,
+    keys: [...c.keys()],
+    rkeys: [...c.rkeys()],
+    values: [...c.values()],
+    rvalues: [...c.rvalues()],
+    entries: [...c.entries()],
+    rentries: [...c.rentries()],
+    dump: noStart(c.dump()),
+  }
+}
+
+function run(cfg, seed, steps) {
+  const r = rng(seed)
+  const pick = (a) => a[Math.floor(r() * a.length)]
+  const clockA = new ManualClock(1000)
+  const clockB = new ManualClock(1000)
+  const logA = []
+  const logB = []
+  const a = make(Cache, cfg, clockA, logA, { policy: 'lru' })
+  const b = make(Reference, cfg, clockB, logB, {})
+  const trace = []
+  for (let step = 0; step < steps; step++) {
+    const x = r()
+    const k = pick(keys)
+    let op
+    if (x < 0.3) {
+      const v = pick(values)
+      const opts = {}
+      if (cfg.ttl && r() < 0.3) opts.ttl = 1 + Math.floor(r() * 20)
+      if ((cfg.maxSize || cfg.maxEntrySize) && r() < 0.2) opts.size = 1 + Math.floor(r() * 5)
+      if (r() < 0.1) opts.noDisposeOnSet = true
+      if (cfg.ttl && r() < 0.1) opts.noUpdateTTL = true
+      op = ['set', k, v, opts]
+    } else if (x < 0.5) {
+      const opts = {}
+      if (r() < 0.2) opts.allowStale = r() < 0.5
+      if (r() < 0.1) opts.updateAgeOnGet = true
+      if (r() < 0.1) opts.noDeleteOnStaleGet = true
+      op = ['get', k, opts]
+    } else if (x < 0.56) op = ['has', k, r() < 0.2 ? { updateAgeOnHas: true } : {}]
+    else if (x < 0.62) op = ['peek', k, r() < 0.3 ? { allowStale: true } : {}]
+    else if (x < 0.68) op = ['delete', k]
+    else if (x < 0.71) op = ['pop']
+    else if (x < 0.8) op = ['advance', Math.SQRT1_2 * (1 + Math.floor(r() * 6))]
+    else if (x < 0.83) op = ['purgeStale']
+    else if (x < 0.86) op = ['getRemainingTTL', k]
+    else if (x < 0.88) op = ['info', k]
+    else if (x < 0.9) op = ['set', k, undefined]
+    else if (x < 0.92) op = ['memo', k, r() < 0.5 ? { forceRefresh: true, context: pick(values) } : {}]
+    else if (x < 0.94) op = ['find', pick(values)]
+    else if (x < 0.95) op = ['clear']
+    else if (x < 0.96) op = ['load']
+    else op = ['forEach']
+    trace.push(op)
+    const apply = (c, clock) => {
+      try {
+        switch (op[0]) {
+          case 'set':
+            return c.set(op[1], op[2], op[3] && { ...op[3] }) === c ? 'this' : 'other'
+          case 'get':
+          case 'has':
+          case 'peek':
+          case 'memo':
+            return c[op[0]](op[1], { ...op[2] })
+          case 'delete':
+          case 'getRemainingTTL':
+            return c[op[0]](op[1])
+          case 'info': {
+            const i = c.info(op[1])
+            return i && { ...i, start: undefined }
+          }
+          case 'pop':
+          case 'purgeStale':
+          case 'clear':
+            return c[op[0]]()
+          case 'advance':
+            return clock.advance(op[1])
+          case 'find':
+            return c.find((v) => v === op[1])
+          case 'load':
+            return c.load(c.dump())
+          case 'forEach': {
+            const seen = []
+            c.forEach((v, key) => seen.push([key, v]))
+            c.rforEach((v, key) => seen.push([key, v]))
+            return seen
+          }
+        }
+      } catch (e) {
+        return `throws ${e.constructor.name}: ${e.message}`
+      }
+    }
+    const ra = apply(a, clockA)
+    const rb = apply(b, clockB)
+    const where = () => `config ${JSON.stringify(cfg)} seed ${seed} step ${step}: ${JSON.stringify(trace.slice(-8))}`
+    assert.deepEqual(ra, rb, `result differs, ${where()}`)
+    assert.deepEqual(logA, logB, `callbacks differ, ${where()}`)
+    if (step % 5 === 0 || step === steps - 1) {
+      assert.deepEqual(snapshot(a), snapshot(b), `state differs, ${where()}`)
+    }
+  }
+}
+
+// dump() and load() convert start times through Date.now(): a fixed, fractional Date.now()
+// keeps them deterministic and the ages they produce off integer values.
+const realDateNow = Date.now
+test.before(() => {
+  Date.now = () => 1.7e12 + 0.5
+})
+test.after(() => {
+  Date.now = realDateNow
+})
+
+configs.forEach((cfg, ci) => {
+  test(`same behaviour as lru-cache: ${JSON.stringify(cfg, (k, v) => (typeof v === 'function' ? 'fn' : v))}`, () => {
+    for (let seed = 1; seed <= 20; seed++) run(cfg, ci * 1000 + seed, 300)
+  })
+})

@@ -1,0 +1,289 @@
+"""The mapping protocol, every method, key semantics, statistics and bad input."""
+
+import collections.abc
+import datetime
+import decimal
+import enum
+import fractions
+import gc
+from typing import NamedTuple
+
+import pytest
+
+import cortado
+from cortado import Cache
+
+
+def test_mapping_protocol() -> None:
+    c: Cache[str, int] = Cache(10)
+    assert len(c) == 0 and not c
+    c["a"] = 1
+    assert c["a"] == 1
+    assert "a" in c and "b" not in c
+    assert len(c) == 1 and c
+    with pytest.raises(KeyError) as e:
+        c["b"]
+    assert e.value.args == ("b",)
+    del c["a"]
+    assert "a" not in c
+    with pytest.raises(KeyError):
+        del c["a"]
+    c["x"] = 1
+    c["y"] = 2
+    assert sorted(c) == ["x", "y"]
+    assert sorted(c.keys()) == ["x", "y"]
+    assert sorted(c.values()) == [1, 2]
+    assert sorted(c.items()) == [("x", 1), ("y", 2)]
+    assert dict(c.items()) == {"x": 1, "y": 2}
+    assert isinstance(c, collections.abc.MutableMapping)
+    assert isinstance(c, collections.abc.Mapping)
+    c.clear()
+    assert len(c) == 0 and list(c) == []
+
+
+def test_generic_alias() -> None:
+    alias = Cache[str, int]
+    assert alias is not None
+
+
+def test_get_peek_default() -> None:
+    c: Cache[str, object] = Cache(10)
+    sentinel = object()
+    assert c.get("a") is None
+    assert c.get("a", sentinel) is sentinel
+    assert c.peek("a", 5) == 5
+    c["a"] = sentinel
+    assert c.get("a") is sentinel  # stored without copying
+    assert c.peek("a") is sentinel
+    c["n"] = None
+    assert c.get("n", 1) is None and "n" in c
+
+
+def test_pop_setdefault_insert_invalidate() -> None:
+    c: Cache[str, int] = Cache(10)
+    c["a"] = 1
+    assert c.pop("a") == 1
+    assert c.pop("a", 7) == 7
+    assert c.pop("a", None) is None
+    with pytest.raises(KeyError):
+        c.pop("a")
+    with pytest.raises(TypeError):
+        c.pop("a", 1, 2)  # type: ignore[call-overload]
+    assert c.setdefault("s", 3) == 3
+    assert c.setdefault("s", 4) == 3
+    assert c.setdefault("t") is None and "t" in c
+    c.insert("i", 9)
+    assert c["i"] == 9
+    c.invalidate("i")
+    c.invalidate("never-there")
+    assert "i" not in c
+
+
+def test_invalidate_if() -> None:
+    c: Cache[int, int] = Cache(100)
+    for i in range(20):
+        c[i] = i * i
+    removed = c.invalidate_if(lambda k, v: k % 2 == 0)
+    assert removed == 10
+    assert sorted(c) == list(range(1, 20, 2))
+    with pytest.raises(ZeroDivisionError):
+        c.invalidate_if(lambda k, v: 1 / 0)
+    with pytest.raises(TypeError):
+        c.invalidate_if(5)  # type: ignore[arg-type]
+
+
+def test_properties_and_stats() -> None:
+    c: Cache[str, int] = Cache(10, ttl=5, tti=datetime.timedelta(seconds=2))
+    assert c.max_capacity == 10 and c.ttl == 5.0 and c.tti == 2.0
+    assert Cache(None).max_capacity is None
+    c["a"] = 1
+    c.get("a")
+    c.get("b")
+    _ = "a" in c  # no effect on stats
+    c.peek("a")  # no effect on stats
+    s = c.stats()
+    assert (s.hits, s.misses) == (1, 1)
+    assert s.hit_rate == 0.5 and s.request_count == 2
+    assert s == c.stats()
+    assert "hits=1" in repr(s)
+    assert c.entry_count == 1 and c.weighted_size == 1
+    assert "entry_count=1" in repr(c)
+    with pytest.raises(AttributeError):
+        s.hits = 5  # type: ignore[misc]
+
+
+def test_bound_holds_after_each_write() -> None:
+    c: Cache[int, int] = Cache(100)
+    for i in range(10_000):
+        c[i] = i
+        assert len(c) <= 100
+        # A value just written is readable at once, even in a full cache.
+        assert c[i] == i
+
+
+def test_python_key_equality() -> None:
+    c: Cache[object, str] = Cache(100)
+    c[1] = "one"
+    assert c[1.0] == "one" and c[True] == "one"
+    c[1.0] = "float-one"  # the same key: replaced
+    assert len(c) == 1 and c[1] == "float-one"
+    assert list(c) == [1]  # the first key object is kept, as in a dict
+    c[0] = "zero"
+    assert c[False] == "zero" and c[-0.0] == "zero" and c[0.0] == "zero"
+    c[2**80] = "big"
+    assert c[float(2**80)] == "big" and c[2**80] == "big"
+    c[-(2**70)] = "neg-big"
+    assert c[-(2**70)] == "neg-big"
+    c[0.5] = "half"
+    assert c[fractions.Fraction(1, 2)] == "half" and c[decimal.Decimal("0.5")] == "half"
+    c[fractions.Fraction(1, 3)] = "third"
+    assert c[fractions.Fraction(2, 6)] == "third"
+    c[(1, "a", (2.0, None))] = "tuple"
+    assert c[(1.0, "a", (2, None))] == "tuple"
+    assert c.get((1, "a", (2.5, None))) is None
+    c[b"raw"] = "bytes"
+    assert c[b"raw"] == "bytes" and c.get("raw") is None
+    c["s"] = "str"
+    assert c["".join(["s"])] == "str"
+    c["é" * 3] = "latin"
+    c["日本"] = "wide"
+    c["🐍"] = "astral"
+    assert c["é" * 3] == "latin" and c["日" + "本"] == "wide" and c["🐍"] == "astral"
+    c[None] = "none"
+    assert c[None] == "none"
+    c[frozenset({1, 2})] = "fs"
+    assert c[frozenset({2, 1})] == "fs"
+    nan = float("nan")
+    c[nan] = "nan"
+    assert c[nan] == "nan"  # found by identity, as in a dict
+    assert c.get(float("nan")) is None
+    c[float("inf")] = "inf"
+    assert c[float("inf")] == "inf"
+
+
+def test_subclass_keys_equal_their_base() -> None:
+    class Color(str, enum.Enum):
+        RED = "red"
+
+    class Num(enum.IntEnum):
+        ONE = 1
+
+    class Point(NamedTuple):
+        x: int
+        y: int
+
+    c: Cache[object, str] = Cache(10)
+    c["red"] = "r"
+    assert c[Color.RED] == "r"
+    c[Num.ONE] = "one"
+    assert c[1] == "one"
+    c[Point(1, 2)] = "p"
+    assert c[(1, 2)] == "p"
+
+
+def test_user_objects_as_keys() -> None:
+    class K:
+        def __init__(self, v: int) -> None:
+            self.v = v
+
+        def __hash__(self) -> int:
+            return hash(self.v)
+
+        def __eq__(self, other: object) -> bool:
+            return isinstance(other, K) and other.v == self.v
+
+    c: Cache[object, int] = Cache(10)
+    a, b = K(1), K(1)
+    c[a] = 1
+    assert c[b] == 1 and b in c
+    assert list(c)[0] is a
+    c[b] = 2
+    assert c[a] == 2 and len(c) == 1
+    del c[b]
+    assert a not in c
+    assert c.get(K(99)) is None
+
+
+def test_key_hash_and_eq_errors_propagate() -> None:
+    class Bad:
+        def __hash__(self) -> int:
+            raise RuntimeError("no hash")
+
+    class BadEq:
+        def __hash__(self) -> int:
+            return 1
+
+        def __eq__(self, other: object) -> bool:
+            raise RuntimeError("no eq")
+
+    c: Cache[object, int] = Cache(10)
+    with pytest.raises(RuntimeError, match="no hash"):
+        c[Bad()] = 1
+    c[BadEq()] = 1
+    with pytest.raises(RuntimeError, match="no eq"):
+        c[BadEq()]
+
+
+def test_bad_input() -> None:
+    c: Cache[object, int] = Cache(10)
+    with pytest.raises(TypeError, match="unhashable"):
+        c[[1, 2]] = 1
+    with pytest.raises(TypeError, match="unhashable"):
+        c.get({})
+    with pytest.raises(TypeError, match="unhashable"):
+        c[(1, [2])] = 1
+    for bad_cap, exc in [(-1, ValueError), ("10", TypeError), (1.5, TypeError), (True, TypeError), (2**64, ValueError)]:
+        with pytest.raises(exc):
+            Cache(bad_cap)  # type: ignore[arg-type]
+    for bad_ttl, exc in [
+        (0, ValueError),
+        (-1, ValueError),
+        (float("nan"), ValueError),
+        (float("inf"), ValueError),
+        ("1", TypeError),
+        (datetime.timedelta(0), ValueError),
+        (10.0**12, ValueError),
+    ]:
+        with pytest.raises(exc):
+            Cache(10, ttl=bad_ttl)  # type: ignore[arg-type]
+        with pytest.raises(exc):
+            Cache(10, tti=bad_ttl)  # type: ignore[arg-type]
+        with pytest.raises(exc):
+            c.insert("k", 1, ttl=bad_ttl)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        Cache(10, weigher=5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        Cache(10, eviction_listener="x")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        Cache(10, clock=object())  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        Cache(10, expire_after=object())
+    with pytest.raises(ValueError):
+        Cache(10, policy="fifo")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        c.get_with("k", 5)  # type: ignore[arg-type]
+    assert len(c) == 0
+
+
+def test_zero_capacity_keeps_nothing() -> None:
+    c: Cache[str, int] = Cache(0)
+    c["a"] = 1
+    c.run_pending_tasks()
+    assert len(c) == 0
+
+
+def test_values_are_not_copied_and_not_leaked() -> None:
+    class V:
+        pass
+
+    c: Cache[int, V] = Cache(10)
+    v = V()
+    c[1] = v
+    assert c[1] is v
+    del v
+    gc.collect()
+    assert isinstance(c[1], V)
+
+
+def test_version() -> None:
+    assert isinstance(cortado.__version__, str) and cortado.__version__.count(".") == 2
