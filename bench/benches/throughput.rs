@@ -159,9 +159,8 @@ fn bench(c: &mut Criterion) {
                     let missing = prefill.iter().filter(|&&k| cache.get(k).is_none()).count();
                     assert_eq!(missing, 0, "{name}: read_hit needs every key present");
                 }
-                let cursors: Vec<AtomicUsize> = (0..t)
-                    .map(|i| AtomicUsize::new(i * 7919 * 64))
-                    .collect();
+                let cursors: Vec<AtomicUsize> =
+                    (0..t).map(|i| AtomicUsize::new(i * 7919 * 64)).collect();
                 group.bench_with_input(BenchmarkId::new(*name, format!("{t}t")), &t, |b, &t| {
                     b.iter_custom(|iters| timed_run(&cache, &streams[..t], &cursors, w.op, iters))
                 });

@@ -76,7 +76,10 @@ impl Args {
 
     /// The last value given for `name`.
     pub fn value(&self, name: &str) -> Option<&str> {
-        self.values.get(name).and_then(|v| v.last()).map(String::as_str)
+        self.values
+            .get(name)
+            .and_then(|v| v.last())
+            .map(String::as_str)
     }
 
     /// The last value for `name` parsed as `T`, or `default`.
@@ -97,8 +100,16 @@ mod tests {
     #[test]
     fn parses_values_flags_and_positionals() {
         let a = Args::parse_from(
-            ["--trace", "a", "--trace=b,c", "--weighted", "file.txt", "--sizes", "1,5"]
-                .map(String::from),
+            [
+                "--trace",
+                "a",
+                "--trace=b,c",
+                "--weighted",
+                "file.txt",
+                "--sizes",
+                "1,5",
+            ]
+            .map(String::from),
             &["trace", "sizes"],
             &["weighted"],
         )

@@ -22,7 +22,11 @@ pub const CACHES: &[&str] = &["cortado", "moka", "mini-moka", "quick_cache"];
 /// sharding (what a user gets). `ttl` sets a time-to-live where the cache supports one; `None`
 /// is returned for a TTL the cache can't do (quick_cache, mini-moka ignore it: see
 /// [`supports_ttl`]).
-pub fn build(name: &str, capacity: u64, ttl: Option<Duration>) -> Result<Arc<dyn ConcCache>, String> {
+pub fn build(
+    name: &str,
+    capacity: u64,
+    ttl: Option<Duration>,
+) -> Result<Arc<dyn ConcCache>, String> {
     Ok(match name {
         "cortado" => crate::cortado_adapters::conc(capacity, ttl),
         "moka" => {

@@ -8,6 +8,8 @@ pub struct Series {
     pub label: String,
     /// (x, y) points; y in percent.
     pub points: Vec<(f64, f64)>,
+    /// Draw dashed (for a line expected to lie on top of another, e.g. a cross-check).
+    pub dashed: bool,
 }
 
 const COLORS: &[&str] = &[
@@ -114,9 +116,17 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) 
         mt + ph / 2.0,
         esc(y_label)
     );
-    for (i, ser) in series.iter().enumerate() {
+    // Solid lines first, dashed ones on top so that a line lying on another stays visible.
+    let mut order: Vec<usize> = (0..series.len()).collect();
+    order.sort_by_key(|&i| series[i].dashed);
+    for i in order {
+        let ser = &series[i];
         let color = COLORS[i % COLORS.len()];
-        let dash = if i >= COLORS.len() { r#" stroke-dasharray="5,3""# } else { "" };
+        let dash = if ser.dashed || i >= COLORS.len() {
+            r#" stroke-dasharray="6,4""#
+        } else {
+            ""
+        };
         let pts: Vec<String> = ser
             .points
             .iter()
@@ -174,10 +184,12 @@ mod tests {
                 Series {
                     label: "a".into(),
                     points: vec![(1.0, 10.0), (5.0, 20.0), (25.0, 55.5)],
+                    dashed: false,
                 },
                 Series {
                     label: "b".into(),
                     points: vec![(1.0, 0.0), (25.0, 99.0)],
+                    dashed: true,
                 },
             ],
         );

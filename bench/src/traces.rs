@@ -51,14 +51,30 @@ pub const KNOWN: &[TraceSpec] = &[
     spec("arc-P3", "arc/P3.lis.zst", Format::ArcRanges),
     spec("arc-P6", "arc/P6.lis.zst", Format::ArcRanges),
     spec("arc-P12", "arc/P12.lis.zst", Format::ArcRanges),
-    spec("cache2k-orm-busy", "cache2k/orm-busy.trace.xz", Format::Be32),
-    spec("cache2k-orm-night", "cache2k/orm-night.trace.xz", Format::Be32),
+    spec(
+        "cache2k-orm-busy",
+        "cache2k/orm-busy.trace.xz",
+        Format::Be32,
+    ),
+    spec(
+        "cache2k-orm-night",
+        "cache2k/orm-night.trace.xz",
+        Format::Be32,
+    ),
     spec("cache2k-web07", "cache2k/web07.trace.xz", Format::Be32),
     spec("cache2k-web12", "cache2k/web12.trace.xz", Format::Be32),
     spec("scarab-recs", "scarab/scarab-recs.trace.xz", Format::Be64),
     spec("corda-vault", "corda/trace_vaultservice.gz", Format::Be64),
-    spec("cloudphysics-w106", "cloud_physics/w106.trace.xz", Format::Be32),
-    spec("twitter-c52", "twitter/cluster52.key_size.txt.xz", Format::Lines),
+    spec(
+        "cloudphysics-w106",
+        "cloud_physics/w106.trace.xz",
+        Format::Be32,
+    ),
+    spec(
+        "twitter-c52",
+        "twitter/cluster52.key_size.txt.xz",
+        Format::Lines,
+    ),
 ];
 
 /// Looks a known trace up by name (case-insensitive).
@@ -228,7 +244,11 @@ fn bad_line(what: &str, lineno: usize, line: &[u8]) -> String {
 }
 
 /// Parses decompressed bytes in `format`. `what` names the source in error messages.
-pub fn parse(bytes: &[u8], format: Format, what: &str) -> Result<(Vec<u64>, Option<Vec<u32>>), String> {
+pub fn parse(
+    bytes: &[u8],
+    format: Format,
+    what: &str,
+) -> Result<(Vec<u64>, Option<Vec<u32>>), String> {
     match format {
         Format::Be32 | Format::Be64 => {
             let w = if format == Format::Be32 { 4 } else { 8 };

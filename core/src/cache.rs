@@ -693,17 +693,22 @@ where
     pub fn run_pending_tasks(&self) {
         self.inner.status.store(REQUIRED, Ordering::Release);
         let policy = self.inner.policy.lock();
-        self.maintain(policy, usize::MAX);
+        self.maintain(policy, usize::MAX, false);
     }
 
     /// Runs maintenance if no other thread is: the amortised path used by reads and writes.
     fn try_maintenance(&self) {
         if let Some(policy) = self.inner.policy.try_lock() {
-            self.maintain(policy, EXPIRE_BUDGET);
+            self.maintain(policy, EXPIRE_BUDGET, true);
         }
     }
 
-    fn maintain(&self, mut policy: MutexGuard<'_, Policy>, budget: usize) {
+    /// Runs maintenance rounds while there is work, at most `MAX_ROUNDS` (more for an explicit
+    /// run), then hands the lock back. If a writer asked for maintenance while the lock was
+    /// held, it gets one more try (not more: with a writer that never stops, a reader that
+    /// happened to start maintenance must not be kept doing it for as long as the writer runs).
+    fn maintain(&self, mut policy: MutexGuard<'_, Policy>, budget: usize, recheck: bool) {
+        let max_rounds = if budget == usize::MAX { 16 } else { 4 };
         let mut removed: Pending<K, V> = Vec::new();
         let mut rounds = 0;
         loop {
@@ -719,7 +724,7 @@ where
             if done {
                 break;
             }
-            if rounds >= 4 && budget != usize::MAX {
+            if rounds >= max_rounds {
                 // Leave the rest to the next caller: bounded upkeep per call.
                 self.inner.status.store(REQUIRED, Ordering::Release);
                 break;
@@ -727,11 +732,9 @@ where
         }
         drop(policy);
         self.notify(removed);
-        // A writer may have asked for maintenance after our last check but before we let go
-        // of the lock; it could not take the lock, so take its work now.
-        if self.inner.status.load(Ordering::Acquire) == REQUIRED && budget != usize::MAX {
+        if recheck && self.inner.status.load(Ordering::Acquire) == REQUIRED {
             if let Some(policy) = self.inner.policy.try_lock() {
-                self.maintain(policy, budget);
+                self.maintain(policy, budget, false);
             }
         }
     }

@@ -217,3 +217,49 @@ fn statistics_count_every_lookup_exactly_under_threads() {
         "draining does not change the count"
     );
 }
+
+#[test]
+fn a_reader_makes_progress_under_a_writer_that_never_pauses() {
+    // A reader that happens to start maintenance must not be kept maintaining for as long as a
+    // writer keeps writing (it once was: a `get` blocked for the writer's whole run).
+    use std::sync::atomic::AtomicBool;
+    let cache: Cache<u64, u64> = Cache::new(1_000);
+    // A hot set the reader hits, so its read buffer fills and it takes part in maintenance.
+    for round in 0..5 {
+        for k in 0..500u64 {
+            if round == 0 {
+                cache.insert(k, k);
+            }
+            cache.get(&k);
+        }
+    }
+    let reader_done = Arc::new(AtomicBool::new(false));
+    let written = Arc::new(AtomicU64::new(0));
+    let writer = {
+        let (cache, done, written) = (
+            cache.clone(),
+            Arc::clone(&reader_done),
+            Arc::clone(&written),
+        );
+        std::thread::spawn(move || {
+            let mut i = 0u64;
+            while !done.load(Ordering::Acquire) && i < 3_000_000 {
+                cache.insert(1_000_000 + i, i);
+                i += 1;
+                written.store(i, Ordering::Release);
+            }
+            done.load(Ordering::Acquire)
+        })
+    };
+    while written.load(Ordering::Acquire) < 10_000 {
+        std::thread::yield_now();
+    }
+    for i in 0..200_000u64 {
+        cache.get(&(i % 500));
+    }
+    reader_done.store(true, Ordering::Release);
+    assert!(
+        writer.join().unwrap(),
+        "the reader only finished after the writer stopped"
+    );
+}

@@ -206,8 +206,10 @@ fn run() -> Result<(), String> {
         )
     };
 
-    let results: Mutex<Results> =
-        Mutex::new(vec![vec![vec![None; policies.len()]; sizes.len()]; trace_list.len()]);
+    let results: Mutex<Results> = Mutex::new(vec![
+        vec![vec![None; policies.len()]; sizes.len()];
+        trace_list.len()
+    ]);
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let error: Mutex<Option<String>> = Mutex::new(None);
@@ -299,11 +301,9 @@ fn load_all(
                 let Some(src) = sources.get(i) else { break };
                 let r = match src {
                     Source::Known(spec) => traces::load_known(dir, spec),
-                    Source::File(p) => traces::load_cached(
-                        p,
-                        traces::Format::Lines,
-                        &traces::name_for_path(p),
-                    ),
+                    Source::File(p) => {
+                        traces::load_cached(p, traces::Format::Lines, &traces::name_for_path(p))
+                    }
                 }
                 .map(|t| match max_requests {
                     Some(n) if n < t.len() => Arc::new(t.truncated(n)),
@@ -363,7 +363,11 @@ fn markdown_table(
     capacity: impl Fn(&Trace, usize) -> u64,
 ) -> String {
     let mut s = String::new();
-    let cap_head = if weighted { "capacity (bytes)" } else { "capacity" };
+    let cap_head = if weighted {
+        "capacity (bytes)"
+    } else {
+        "capacity"
+    };
     s.push_str(&format!("| trace | size | {cap_head} |"));
     for p in policies {
         s.push_str(&format!(" {} |", sim::heading(p)));
@@ -476,29 +480,36 @@ fn write_docs(
         "cache size (% of unique keys)"
     };
     let mut chart_links = Vec::new();
-    let mut write_chart = |file_stem: String, title: String, per: &dyn Fn(usize, usize) -> Option<f64>| {
-        let series: Vec<Series> = policies
-            .iter()
-            .enumerate()
-            .map(|(pi, p)| Series {
-                label: sim::heading(p).to_string(),
-                points: sizes
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(si, &x)| per(si, pi).map(|y| (x, y)))
-                    .collect(),
-            })
-            .collect();
-        let svg = line_chart(&title, unit, "hit ratio (%)", &series);
-        let path = charts.join(format!("{file_stem}.svg"));
-        std::fs::write(&path, svg).map_err(|e| format!("{}: {e}", path.display()))?;
-        chart_links.push((title, format!("charts/{file_stem}.svg")));
-        Ok::<(), String>(())
-    };
+    let mut write_chart =
+        |file_stem: String, title: String, per: &dyn Fn(usize, usize) -> Option<f64>| {
+            let series: Vec<Series> = policies
+                .iter()
+                .enumerate()
+                .map(|(pi, p)| Series {
+                    label: sim::heading(p).to_string(),
+                    points: sizes
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(si, &x)| per(si, pi).map(|y| (x, y)))
+                        .collect(),
+                    // Lines that lie on another (cortado-lru on LRU, Belady under OPT+bypass).
+                    dashed: p == "cortado-lru" || p == "belady",
+                })
+                .collect();
+            let svg = line_chart(&title, unit, "hit ratio (%)", &series);
+            let path = charts.join(format!("{file_stem}.svg"));
+            std::fs::write(&path, svg).map_err(|e| format!("{}: {e}", path.display()))?;
+            chart_links.push((title, format!("charts/{file_stem}.svg")));
+            Ok::<(), String>(())
+        };
     for (ti, t) in trace_list.iter().enumerate() {
         write_chart(
             format!("{prefix}-{}", file_safe(&t.name)),
-            t.name.clone(),
+            if weighted {
+                format!("{} (weighted by object size)", t.name)
+            } else {
+                t.name.clone()
+            },
             &|si, pi| results[ti][si][pi],
         )?;
     }
@@ -516,9 +527,7 @@ fn write_docs(
     } else {
         "# Hit ratios on real traces\n\n"
     });
-    md.push_str(
-        "Written by `cargo run --release -p cortado-bench --bin hitratio -- --write-docs",
-    );
+    md.push_str("Written by `cargo run --release -p cortado-bench --bin hitratio -- --write-docs");
     if weighted {
         md.push_str(" --weighted");
     }
@@ -538,9 +547,7 @@ fn write_docs(
              object fits: a strong offline reference, not a proven bound for variable sizes. ",
         );
     } else {
-        md.push_str(
-            "Every object has size 1; capacity = floor(size% x unique keys), at least 2. ",
-        );
+        md.push_str("Every object has size 1; capacity = floor(size% x unique keys), at least 2. ");
     }
     md.push_str(
         "LRU is an exact LRU; cortado-lru is cortado with `EvictionPolicy::Lru` (must equal LRU); \
@@ -644,7 +651,11 @@ fn check_reference(
                 t.name,
                 size_label(size),
                 cap,
-                if cap == *rcap { String::new() } else { format!(" (ref {rcap})") }
+                if cap == *rcap {
+                    String::new()
+                } else {
+                    format!(" (ref {rcap})")
+                }
             );
             if cap != *rcap {
                 cap_mismatch += 1;
@@ -671,7 +682,10 @@ fn check_reference(
     println!("{line}");
     let mut line = String::from("| **mean abs** | | |");
     for (s, k) in sum.iter().zip(&n) {
-        line.push_str(&format!(" {:.3} |", if *k > 0 { s / *k as f64 } else { 0.0 }));
+        line.push_str(&format!(
+            " {:.3} |",
+            if *k > 0 { s / *k as f64 } else { 0.0 }
+        ));
     }
     println!("{line}");
     println!("\ncapacity mismatches: {cap_mismatch}");

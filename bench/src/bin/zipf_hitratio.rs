@@ -37,7 +37,11 @@ fn main() {
 }
 
 /// Runs `streams.len()` threads on one cache; returns (hits, requests, seconds).
-fn run_once(cache_name: &str, capacity: u64, streams: &[&[u64]]) -> Result<(u64, u64, f64), String> {
+fn run_once(
+    cache_name: &str,
+    capacity: u64,
+    streams: &[&[u64]],
+) -> Result<(u64, u64, f64), String> {
     let cache = conc::build(cache_name, capacity, None)?;
     let hits = AtomicU64::new(0);
     let barrier = Barrier::new(streams.len());
@@ -68,7 +72,9 @@ fn run_once(cache_name: &str, capacity: u64, streams: &[&[u64]]) -> Result<(u64,
 
 fn run() -> Result<(), String> {
     let args = Args::parse(
-        &["cache", "exponent", "keys", "capacity", "requests", "threads"],
+        &[
+            "cache", "exponent", "keys", "capacity", "requests", "threads",
+        ],
         &["help"],
     )?;
     if args.flag("help") {
@@ -89,7 +95,10 @@ fn run() -> Result<(), String> {
             vec![0.99, 1.2]
         } else {
             v.iter()
-                .map(|s| s.parse().map_err(|_| format!("--exponent: bad value {s:?}")))
+                .map(|s| {
+                    s.parse()
+                        .map_err(|_| format!("--exponent: bad value {s:?}"))
+                })
                 .collect::<Result<_, _>>()?
         }
     };

@@ -82,9 +82,11 @@ pub(crate) struct Policy {
     pending_adjustment: f64,
 }
 
-/// Ghost lists remember a quarter of the entries the cache holds (measured best of 1/4, 1/2,
-/// 3/4 and 1 on the shared traces).
-const GHOST_FRACTION: u64 = 4;
+/// Each ghost list remembers half as many keys as the cache holds, so together they span one
+/// capacity, as ARC's do. A quarter scored 0.2 points higher on the shared traces but left the
+/// adaptation stuck on a third of the runs of a recency workload whose keys return just past
+/// it (see ghosts_grow_the_window_for_a_recency_workload).
+const GHOST_FRACTION: u64 = 2;
 
 impl Policy {
     pub(crate) fn new(kind: EvictionPolicy, maximum: u64, weighted: bool, now: u64) -> Self {
@@ -734,13 +736,22 @@ mod tests {
     fn ghosts_grow_the_window_for_a_recency_workload() {
         // Every key is requested twice, 500 requests apart: only recency helps, and a cache of
         // 1,000 can hit every second request if it keeps new keys long enough (LRU does).
-        let keys: Vec<u64> = (0..60_000u64)
+        let keys: Vec<u64> = (0..100_000u64)
             .map(|i| if (i / 500) % 2 == 0 { i } else { i - 500 })
             .collect();
-        let mut p = Policy::new(EvictionPolicy::TinyLfu, 1000, false, 1);
-        let adapted = replay(&mut p, &keys, 30_000);
-        assert!(adapted > 0.45, "hit ratio {adapted} once adapted");
-        assert!(p.window_maximum > 400, "window {}", p.window_maximum);
+        // Each policy has its own random sketch seed: every one of them must adapt. (With ghost
+        // lists of a quarter of the capacity, a third of them stayed stuck with a small window:
+        // the keys came back just after the ghosts had forgotten them.)
+        let adapted: Vec<f64> = (0..5)
+            .map(|_| {
+                let mut p = Policy::new(EvictionPolicy::TinyLfu, 1000, false, 1);
+                replay(&mut p, &keys, 70_000)
+            })
+            .collect();
+        assert!(
+            adapted.iter().all(|&r| r > 0.45),
+            "hit ratios once adapted: {adapted:?}"
+        );
     }
 
     #[test]
