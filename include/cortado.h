@@ -42,6 +42,12 @@
 #include <stdint.h>
 
 /**
+ * The `current_remaining_ns` an expiry callback gets for an entry with no deadline (and
+ * always in `on_create`); as `*out_ns` with SET it means "never expires".
+ */
+#define CORTADO_NO_DEADLINE UINT64_MAX
+
+/**
  * Major version of the header.
  */
 #define CORTADO_VERSION_MAJOR 0
@@ -104,7 +110,9 @@ enum cortado_status
      */
     CORTADO_STATUS_LOADER_NO_VALUE = 104,
     /**
-     * A loader called `cortado_cache_get_with` for the key it is loading (would deadlock).
+     * A loader or compute callback re-entered the cache for the key it holds: `get_with` from
+     * the loader of that key, `cortado_cache_compute` from a compute callback or a loader of
+     * that key (each would deadlock). Nothing was changed.
      */
     CORTADO_STATUS_RECURSIVE_LOAD = 105,
     /**
@@ -209,6 +217,88 @@ typedef uint32_t cortado_eviction_policy;
 #endif // __cplusplus
 
 /**
+ * What an expiry callback decides (its return value).
+ */
+enum cortado_expiry_decision
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+    /**
+     * Leave the deadline as it is. On create: no deadline of its own (the cache-wide
+     * time-to-live / time-to-idle, if any, apply).
+     */
+    CORTADO_EXPIRY_DECISION_KEEP = 0,
+    /**
+     * The entry expires `*out_ns` nanoseconds from now (0: at once; `CORTADO_NO_DEADLINE`:
+     * never). Overrides the cache-wide time-to-live and time-to-idle for this entry.
+     */
+    CORTADO_EXPIRY_DECISION_SET = 1,
+};
+#ifndef __cplusplus
+typedef uint32_t cortado_expiry_decision;
+#endif // __cplusplus
+
+/**
+ * What a compute callback asks for (its return value).
+ */
+enum cortado_compute_op
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+    /**
+     * Leave the entry as it is (an absent key stays absent).
+     */
+    CORTADO_COMPUTE_OP_NOP = 0,
+    /**
+     * Store the value handle the callback wrote to `*out_new`; the cache takes over that
+     * reference.
+     */
+    CORTADO_COMPUTE_OP_PUT = 1,
+    /**
+     * Remove the entry (reported to the listener as EXPLICIT).
+     */
+    CORTADO_COMPUTE_OP_REMOVE = 2,
+};
+#ifndef __cplusplus
+typedef uint32_t cortado_compute_op;
+#endif // __cplusplus
+
+/**
+ * What `cortado_cache_compute` did (written to its `out_result`).
+ */
+enum cortado_compute_result
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+    /**
+     * The key was absent; the callback's value was stored.
+     */
+    CORTADO_COMPUTE_RESULT_INSERTED = 0,
+    /**
+     * The key was present; its value was replaced by the callback's.
+     */
+    CORTADO_COMPUTE_RESULT_REPLACED = 1,
+    /**
+     * The key was present and was removed.
+     */
+    CORTADO_COMPUTE_RESULT_REMOVED = 2,
+    /**
+     * The key was present and was left unchanged.
+     */
+    CORTADO_COMPUTE_RESULT_UNCHANGED = 3,
+    /**
+     * The key was absent and stays absent.
+     */
+    CORTADO_COMPUTE_RESULT_STILL_NONE = 4,
+};
+#ifndef __cplusplus
+typedef uint32_t cortado_compute_result;
+#endif // __cplusplus
+
+/**
  * Cache settings, recorded until `cortado_builder_build`. Belongs to one thread at a time.
  */
 typedef struct cortado_builder cortado_builder;
@@ -277,6 +367,19 @@ typedef void (*cortado_listener_fn)(void *userdata,
                                     uint32_t cause);
 
 /**
+ * Decides an entry's lifetime when it is created, read or updated. `value` is borrowed for
+ * the call; `current_remaining_ns` is the time the entry has left, `CORTADO_NO_DEADLINE` if
+ * it has no deadline (always so on create). Return a `cortado_expiry_decision`: SET with the
+ * new lifetime in `*out_ns`, or KEEP (any other number counts as KEEP).
+ */
+typedef uint32_t (*cortado_expiry_fn)(void *userdata,
+                                      const uint8_t *key,
+                                      size_t key_len,
+                                      const cortado_value *value,
+                                      uint64_t current_remaining_ns,
+                                      uint64_t *out_ns);
+
+/**
  * Decides whether `cortado_cache_invalidate_if` removes an entry. `value` is borrowed for
  * the call.
  */
@@ -284,6 +387,20 @@ typedef bool (*cortado_predicate_fn)(void *userdata,
                                      const uint8_t *key,
                                      size_t key_len,
                                      const cortado_value *value);
+
+/**
+ * Decides the new state of one key. `current` is the key's value, borrowed for the call
+ * (`cortado_value_retain` it to keep it), or NULL when the key is absent or expired. Return
+ * a `cortado_compute_op`; for PUT write a value handle to `*out_new` and give up that
+ * reference (the cache takes it over; with any other return a handle left there is released
+ * for you). Runs on the calling thread, outside every cache lock: it may use the cache,
+ * except a compute or `get_with` on the same key (RECURSIVE_LOAD). Must not unwind.
+ */
+typedef uint32_t (*cortado_compute_fn)(void *userdata,
+                                       const uint8_t *key,
+                                       size_t key_len,
+                                       const cortado_value *current,
+                                       const cortado_value **out_new);
 
 /**
  * Loads the value of a missing key: sets it with `cortado_load_ctx_set_bytes` or
@@ -384,6 +501,36 @@ cortado_status cortado_builder_eviction_listener(cortado_builder *builder,
                                                  cortado_listener_fn listener,
                                                  void *userdata,
                                                  cortado_free_fn userdata_free);
+
+/**
+ * Per-entry expiry: the cache asks `on_create` when a key is written while absent (or
+ * expired), `on_read` when it is read (`cortado_cache_get`, `get_copy`, a `get_with` hit), and
+ * `on_update` when its value is replaced, each as `f(userdata, key, key_len, value,
+ * current_remaining_ns, &out_ns)`; see `cortado_expiry_fn` and `cortado_expiry_decision`.
+ * A SET gives the entry a deadline of its own, which overrides the cache-wide time-to-live
+ * and time-to-idle; KEEP leaves the deadline as it is (on create: the cache-wide settings
+ * apply). Any of the three may be NULL (KEEP for that event). `cortado_cache_peek`,
+ * `contains` and `remaining_ttl_ns` do not count as reads; an insert with its own TTL
+ * (`insert_with_ttl_ns`) is not asked. The callbacks run on the calling thread, outside
+ * every cache lock (they may call the cache), and must not unwind. A typical use is
+ * negative caching: a short lifetime for the values that stand for "not found".
+ *
+ * Replaces an earlier expiry setting; with all three NULL it removes the setting.
+ * `userdata_free` follows the same rule as in `cortado_builder_max_weight` (with all three
+ * callbacks NULL the userdata is unused and freed before this call returns).
+ *
+ * Returns OK or NULL_ARGUMENT.
+ *
+ * # Safety
+ * `builder` must be NULL or a live builder; the callbacks must be safe to call from any
+ * thread.
+ */
+cortado_status cortado_builder_set_expiry(cortado_builder *builder,
+                                          cortado_expiry_fn on_create,
+                                          cortado_expiry_fn on_read,
+                                          cortado_expiry_fn on_update,
+                                          void *userdata,
+                                          cortado_free_fn userdata_free);
 
 /**
  * Chooses the eviction policy (a `cortado_eviction_policy`).
@@ -692,6 +839,37 @@ cortado_status cortado_clock_advance_ns(cortado_clock *clock, uint64_t delta_ns)
 void cortado_clock_free(cortado_clock *clock);
 
 /**
+ * Atomically reads `key`, lets `compute(userdata, key, key_len, current, &new)` decide, and
+ * applies its `cortado_compute_op`; see `cortado_compute_fn`. Computations (and `get_with`
+ * loads) of one key run one at a time, so read-modify-write cycles such as counters lose no
+ * update; other keys and plain reads are not held up. A plain insert or remove of the key
+ * from elsewhere is not serialised with a computation: let every writer that needs the
+ * guarantee use compute. A PUT is a write like an insert (the listener sees the replaced
+ * value as REPLACED; per-entry expiry is asked); a computation counts in no statistic.
+ *
+ * On OK, writes what happened (a `cortado_compute_result`) to `*out_result` and the entry's
+ * value afterwards (the new value for INSERTED and REPLACED, the removed one for REMOVED,
+ * the current one for UNCHANGED, NULL for STILL_NONE; a new reference to release) to
+ * `*out_value`, each if not NULL.
+ *
+ * Returns OK, RECURSIVE_LOAD (the callback, or the loader it runs in, computes or loads the
+ * same key: nothing changed), INVALID_ARGUMENT (key length, or the callback returned an
+ * unknown op: nothing changed) or NULL_ARGUMENT (`cache` or `compute` NULL, or PUT without
+ * a handle in `*out_new`: nothing changed).
+ *
+ * # Safety
+ * `cache` NULL or live; `key` readable for `key_len` bytes; `out_result` NULL or writable;
+ * `out_value` NULL or writable; `compute` must not unwind.
+ */
+cortado_status cortado_cache_compute(cortado_cache *cache,
+                                     const uint8_t *key,
+                                     size_t key_len,
+                                     cortado_compute_fn compute,
+                                     void *userdata,
+                                     uint32_t *out_result,
+                                     const cortado_value **out_value);
+
+/**
  * Writes to `*out_iter` an iterator over a snapshot of the live entries, in no particular
  * order (free it with `cortado_iter_free`). Does not count as use.
  *
@@ -775,8 +953,11 @@ void cortado_keys_free(cortado_keys *keys);
  * until it returns and then get the same result: OK with the same value handle (each its own
  * reference, written to `*out_value`), or LOADER_FAILED with the same code (written to
  * `*out_loader_error` if not NULL), or LOADER_NO_VALUE. Only a value is cached: after a
- * failure the next call runs the loader again. A hit counts as a hit; a load counts as a
- * miss and a load success or failure.
+ * failure the next call runs the loader again. A hit borrows the key (no copy, no
+ * allocation); only a miss copies it. A hit counts as a hit; a miss (loaded here or waited
+ * for) counts as one miss and, for the caller that ran the loader, a load success or
+ * failure. (In the rare race where another thread stores the key between this call's
+ * lookup and its claim, the call may count one lookup more.)
  *
  * A loader that calls `cortado_cache_get_with` for its own key on the same cache gets
  * RECURSIVE_LOAD (instead of a deadlock). Loads that wait on each other across threads

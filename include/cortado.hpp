@@ -14,8 +14,9 @@
  *
  * Thread-safety follows the C API: Cache and Value may be shared between threads; Builder
  * and ManualClock setup belong to one thread. Weigher and listener callables run on any
- * thread that uses the cache and must not throw (they are noexcept: a throw terminates).
- * A loader or predicate may throw: the exception is rethrown to its caller.
+ * thread that uses the cache and must not throw (they are noexcept: a throw terminates);
+ * so do expiry callables. A loader, predicate or compute callable may throw: the exception
+ * is rethrown to its caller.
  */
 #ifndef CORTADO_HPP
 #define CORTADO_HPP
@@ -29,6 +30,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -82,6 +84,15 @@ enum class Stat : uint32_t {
     TotalLoadTimeNs = CORTADO_STAT_TOTAL_LOAD_TIME_NS,
     Evictions = CORTADO_STAT_EVICTIONS,
     EvictionWeight = CORTADO_STAT_EVICTION_WEIGHT,
+};
+
+/** What Cache::compute() did. */
+enum class ComputeResult : uint32_t {
+    Inserted = CORTADO_COMPUTE_RESULT_INSERTED,
+    Replaced = CORTADO_COMPUTE_RESULT_REPLACED,
+    Removed = CORTADO_COMPUTE_RESULT_REMOVED,
+    Unchanged = CORTADO_COMPUTE_RESULT_UNCHANGED,
+    StillNone = CORTADO_COMPUTE_RESULT_STILL_NONE,
 };
 
 /** The stable name of a cause ("explicit", "replaced", "expired", "size"). */
@@ -182,6 +193,36 @@ private:
     const cortado_value *v_ = nullptr;
 };
 
+/** What a Cache::compute() callable decides: nop(), put(value) or remove(). */
+class ComputeOp {
+public:
+    /** Leave the entry as it is (an absent key stays absent). */
+    static ComputeOp nop() { return ComputeOp(CORTADO_COMPUTE_OP_NOP, std::nullopt); }
+    /** Remove the entry. */
+    static ComputeOp remove() { return ComputeOp(CORTADO_COMPUTE_OP_REMOVE, std::nullopt); }
+    /** Store `value` itself (no copy). */
+    static ComputeOp put(Value value) { return ComputeOp(CORTADO_COMPUTE_OP_PUT, std::move(value)); }
+    /** Store a copy of `bytes`. */
+    static ComputeOp put(Bytes bytes) { return put(Value(bytes)); }
+
+    /** The `cortado_compute_op`. */
+    uint32_t op() const noexcept { return op_; }
+    /** The value of a put(). */
+    const std::optional<Value> &value() const noexcept { return value_; }
+
+private:
+    ComputeOp(uint32_t op, std::optional<Value> value) : op_(op), value_(std::move(value)) {}
+    uint32_t op_;
+    std::optional<Value> value_;
+};
+
+/** What Cache::compute() did, and the entry's value afterwards (the new value, the removed
+ * one, the unchanged one; nullopt for StillNone). */
+struct Computed {
+    ComputeResult result;
+    std::optional<Value> value;
+};
+
 /** A manual clock for tests: starts at 0, moves only by advance(). */
 class ManualClock {
 public:
@@ -271,6 +312,21 @@ public:
         return *this;
     }
 
+    /** Per-entry expiry. `on_create`, `on_read` and `on_update` are each a callable
+     * `std::optional<std::chrono::nanoseconds>(std::string_view key, std::string_view value,
+     * std::optional<std::chrono::nanoseconds> remaining)` returning the entry's lifetime from
+     * now, or nullopt to keep its deadline (on create: no deadline of its own), or nullptr
+     * (always keep). `remaining` is nullopt on create and for entries without a deadline.
+     * Must not throw. */
+    template <class C, class R, class U>
+    Builder &expiry(C on_create, R on_read, U on_update) {
+        using Fns = std::tuple<std::decay_t<C>, std::decay_t<R>, std::decay_t<U>>;
+        auto *heap = new Fns(std::move(on_create), std::move(on_read), std::move(on_update));
+        detail::check(cortado_builder_set_expiry(b_, expire_fn<Fns, 0>(), expire_fn<Fns, 1>(), expire_fn<Fns, 2>(),
+                                                 heap, &detail::destroy<Fns>));
+        return *this;
+    }
+
     Builder &eviction_policy(EvictionPolicy policy) {
         detail::check(cortado_builder_eviction_policy(b_, static_cast<uint32_t>(policy)));
         return *this;
@@ -297,6 +353,33 @@ private:
                           size_t value_len) noexcept {
         return static_cast<uint32_t>(
             (*static_cast<Fn *>(userdata))(detail::view(key, key_len), detail::view(value, value_len)));
+    }
+
+    template <class Fns, size_t I>
+    static cortado_expiry_fn expire_fn() noexcept {
+        if constexpr (std::is_same_v<std::tuple_element_t<I, Fns>, std::nullptr_t>) {
+            return nullptr;
+        } else {
+            return &expire<Fns, I>;
+        }
+    }
+
+    template <class Fns, size_t I>
+    static uint32_t expire(void *userdata, const uint8_t *key, size_t key_len, const cortado_value *value,
+                           uint64_t remaining_ns, uint64_t *out_ns) noexcept {
+        std::optional<std::chrono::nanoseconds> remaining;
+        if (remaining_ns != CORTADO_NO_DEADLINE) {
+            constexpr uint64_t max = static_cast<uint64_t>(std::chrono::nanoseconds::max().count());
+            remaining = std::chrono::nanoseconds(static_cast<int64_t>(remaining_ns < max ? remaining_ns : max));
+        }
+        std::optional<std::chrono::nanoseconds> lifetime = std::get<I>(*static_cast<Fns *>(userdata))(
+            detail::view(key, key_len), detail::view(cortado_value_data(value), cortado_value_len(value)),
+            remaining);
+        if (!lifetime) {
+            return CORTADO_EXPIRY_DECISION_KEEP;
+        }
+        *out_ns = lifetime->count() < 0 ? 0 : static_cast<uint64_t>(lifetime->count());
+        return CORTADO_EXPIRY_DECISION_SET;
     }
 
     template <class Fn>
@@ -481,9 +564,57 @@ public:
         return load(key, loader);
     }
 
+    /** Atomically reads `key` and applies what `f(std::optional<Value> current)` returns (a
+     * ComputeOp). Computations of one key run one at a time. An exception from `f` leaves the
+     * entry unchanged and is rethrown; a compute of the same key from inside `f` throws
+     * Error(RECURSIVE_LOAD). */
+    template <class F>
+    Computed compute(Bytes key, F &&f) {
+        using Call = ComputeCall<std::remove_reference_t<F>>;
+        Call call{&f, nullptr};
+        uint32_t result = CORTADO_COMPUTE_RESULT_STILL_NONE;
+        const cortado_value *v = nullptr;
+        cortado_status s = cortado_cache_compute(c_, key.data(), key.size(), &Call::run, &call, &result, &v);
+        std::optional<Value> value;
+        if (v != nullptr) {
+            value = Value::adopt(v);
+        }
+        if (call.error) {
+            std::rethrow_exception(call.error);
+        }
+        detail::check(s);
+        return Computed{static_cast<ComputeResult>(result), std::move(value)};
+    }
+
     cortado_cache *handle() const noexcept { return c_; }
 
 private:
+    template <class F>
+    struct ComputeCall {
+        F *f;
+        std::exception_ptr error;
+        static uint32_t run(void *userdata, const uint8_t *key, size_t key_len, const cortado_value *current,
+                            const cortado_value **out_new) noexcept {
+            (void)key;
+            (void)key_len;
+            auto *self = static_cast<ComputeCall *>(userdata);
+            try {
+                std::optional<Value> cur;
+                if (current != nullptr) {
+                    cur = Value::borrow(current);
+                }
+                ComputeOp op = (*self->f)(std::move(cur));
+                if (op.op() == CORTADO_COMPUTE_OP_PUT) {
+                    *out_new = cortado_value_retain(op.value()->handle());
+                }
+                return op.op();
+            } catch (...) {
+                self->error = std::current_exception();
+                return CORTADO_COMPUTE_OP_NOP;
+            }
+        }
+    };
+
     template <class F>
     struct Judge {
         F *f;

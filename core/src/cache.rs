@@ -2,7 +2,7 @@
 
 use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use crate::builder::{CacheBuilder, Config};
 use crate::clock::{deadline_after, Clock};
 use crate::expiry::remaining;
 use crate::listener::{Pending, RemovalCause};
-use crate::policy::Policy;
+use crate::policy::{Event, Policy};
 use crate::read_buffer::{Offer, Padded, ReadBuffer};
 use crate::shard::{Shard, Stored, WriteOp};
 use crate::stats::{CacheStats, GlobalCounters};
@@ -21,6 +21,12 @@ use crate::RandomState;
 /// Expired entries reclaimed per amortised maintenance run (explicit runs have no cap): keeps
 /// any single call's upkeep bounded however many entries expire at once.
 const EXPIRE_BUDGET: usize = 1024;
+/// Writes replayed into the policy per amortised maintenance round, for the same reason.
+const REPLAY_BUDGET: usize = 1024;
+/// Writes waiting for the policy beyond which a writer waits for the policy lock and helps,
+/// instead of only logging: a writer faster than maintenance must not grow the backlog (and
+/// the map past its bound) without limit.
+const BACKLOG_LIMIT: usize = 16 * 1024;
 
 const IDLE: u8 = 0;
 const REQUIRED: u8 = 1;
@@ -71,6 +77,8 @@ pub(crate) struct Inner<K, V, S> {
     status: AtomicU8,
     reads: ReadBuffer,
     write_seq: AtomicU64,
+    /// Writes logged but not yet replayed into the policy.
+    pending_ops: AtomicUsize,
     /// One bit per shard with a non-empty write log (at most 256 shards).
     dirty: [AtomicU64; 4],
     entry_count: AtomicU64,
@@ -141,6 +149,7 @@ where
                 status: AtomicU8::new(IDLE),
                 reads: ReadBuffer::new(),
                 write_seq: AtomicU64::new(0),
+                pending_ops: AtomicUsize::new(0),
                 dirty: Default::default(),
                 entry_count: AtomicU64::new(0),
                 weighted_size: AtomicU64::new(0),
@@ -508,6 +517,7 @@ where
             self.inner.dirty[idx / 64].fetch_or(1 << (idx % 64), Ordering::Release);
         }
         shard.log.push((seq, op));
+        self.inner.pending_ops.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Every write asks for maintenance. Uncontended, it runs at once, so the policy is exact
@@ -515,7 +525,12 @@ where
     /// picks the write up before it lets go (the drain status says so).
     fn after_write(&self) {
         self.inner.status.store(REQUIRED, Ordering::Release);
-        self.try_maintenance();
+        if self.inner.pending_ops.load(Ordering::Relaxed) > BACKLOG_LIMIT {
+            let policy = self.inner.policy.lock();
+            self.maintain(policy, EXPIRE_BUDGET, false);
+        } else {
+            self.try_maintenance();
+        }
     }
 
     /// Removes `key` and returns its value if it was present and not expired. The removal is
@@ -767,32 +782,51 @@ where
             }
         }
         ops.sort_unstable_by_key(|&(seq, _, _)| seq);
-        for (_, idx, op) in ops {
-            match op {
-                WriteOp::Add {
-                    local,
-                    gen,
-                    hash,
-                    weight,
-                    deadline,
-                } => policy.record_add(self.global_id(idx, local), gen, hash, weight, deadline),
-                WriteOp::Update {
-                    local,
-                    gen,
-                    weight,
-                    deadline,
-                } => policy.record_update(self.global_id(idx, local), gen, weight, deadline),
-                WriteOp::Remove { local, gen } => {
-                    policy.record_remove(self.global_id(idx, local), gen)
-                }
-            }
-        }
+        policy.enqueue(ops.into_iter().map(|(_, idx, op)| match op {
+            WriteOp::Add {
+                local,
+                gen,
+                hash,
+                weight,
+                deadline,
+            } => Event::Add {
+                id: self.global_id(idx, local),
+                gen,
+                hash,
+                weight,
+                deadline,
+            },
+            WriteOp::Update {
+                local,
+                gen,
+                weight,
+                deadline,
+            } => Event::Update {
+                id: self.global_id(idx, local),
+                gen,
+                weight,
+                deadline,
+            },
+            WriteOp::Remove { local, gen } => Event::Remove {
+                id: self.global_id(idx, local),
+                gen,
+            },
+        }));
+        let limit = if budget == usize::MAX {
+            usize::MAX
+        } else {
+            REPLAY_BUDGET
+        };
+        let replayed = policy.replay_queued(limit);
+        self.inner
+            .pending_ops
+            .fetch_sub(replayed, Ordering::Relaxed);
 
-        let mut more = false;
+        let mut more = policy.has_queued();
         let mut victims = Vec::new();
         if self.expiry_on() {
             let now = self.inner.clock.now();
-            more = !policy.expired(now, budget, &mut victims);
+            more |= !policy.expired(now, budget, &mut victims);
             for v in victims.drain(..) {
                 let (idx, local) = self.split_id(v.id);
                 let mut s = self.inner.shards[idx].0.write();

@@ -19,6 +19,7 @@ use crate::callbacks::{
     WeigherSetting,
 };
 use crate::clock::{self, cortado_clock};
+use crate::expiry::{cortado_expiry_fn, CallbackExpiry, SharedExpiry};
 use crate::status::cortado_status;
 
 /// Which entries a full cache keeps (`cortado_builder_eviction_policy`).
@@ -39,6 +40,7 @@ pub struct cortado_builder {
     ttl: Option<Duration>,
     tti: Option<Duration>,
     listener: Option<Arc<Listener>>,
+    expiry: Option<Arc<CallbackExpiry>>,
     policy: EvictionPolicy,
     shards: Option<usize>,
     clock: Option<Arc<cortado_clock>>,
@@ -62,15 +64,16 @@ impl cortado_builder {
         if let Some(l) = &self.listener {
             b = b.eviction_listener(Arc::clone(l).into_closure());
         }
+        if let Some(e) = &self.expiry {
+            b = b.expire_after(SharedExpiry(Arc::clone(e)));
+        }
         if let Some(n) = self.shards {
             b = b.shards(n);
         }
         if let Some(c) = &self.clock {
             b = b.clock(c.source());
         }
-        Ok(cortado_cache {
-            cache: b.try_build()?,
-        })
+        Ok(cortado_cache::new(b.try_build()?))
     }
 }
 
@@ -207,6 +210,48 @@ pub unsafe extern "C" fn cortado_builder_eviction_listener(
         let b = unsafe { handle_mut(builder) }?;
         let f = listener.ok_or(cortado_status::NullArgument)?;
         b.listener = Some(Arc::new(Listener { f, userdata }));
+        Ok(cortado_status::Ok)
+    }
+}
+
+/// Per-entry expiry: the cache asks `on_create` when a key is written while absent (or
+/// expired), `on_read` when it is read (`cortado_cache_get`, `get_copy`, a `get_with` hit), and
+/// `on_update` when its value is replaced, each as `f(userdata, key, key_len, value,
+/// current_remaining_ns, &out_ns)`; see `cortado_expiry_fn` and `cortado_expiry_decision`.
+/// A SET gives the entry a deadline of its own, which overrides the cache-wide time-to-live
+/// and time-to-idle; KEEP leaves the deadline as it is (on create: the cache-wide settings
+/// apply). Any of the three may be NULL (KEEP for that event). `cortado_cache_peek`,
+/// `contains` and `remaining_ttl_ns` do not count as reads; an insert with its own TTL
+/// (`insert_with_ttl_ns`) is not asked. The callbacks run on the calling thread, outside
+/// every cache lock (they may call the cache), and must not unwind. A typical use is
+/// negative caching: a short lifetime for the values that stand for "not found".
+///
+/// Replaces an earlier expiry setting; with all three NULL it removes the setting.
+/// `userdata_free` follows the same rule as in `cortado_builder_max_weight` (with all three
+/// callbacks NULL the userdata is unused and freed before this call returns).
+///
+/// Returns OK or NULL_ARGUMENT.
+///
+/// # Safety
+/// `builder` must be NULL or a live builder; the callbacks must be safe to call from any
+/// thread.
+#[no_mangle]
+pub unsafe extern "C" fn cortado_builder_set_expiry(
+    builder: *mut cortado_builder,
+    on_create: cortado_expiry_fn,
+    on_read: cortado_expiry_fn,
+    on_update: cortado_expiry_fn,
+    userdata: *mut c_void,
+    userdata_free: cortado_free_fn,
+) -> cortado_status {
+    ffi_status! {
+        let userdata = Userdata::new(userdata, userdata_free);
+        let b = unsafe { handle_mut(builder) }?;
+        b.expiry = if on_create.is_none() && on_read.is_none() && on_update.is_none() {
+            None
+        } else {
+            Some(Arc::new(CallbackExpiry { on_create, on_read, on_update, userdata }))
+        };
         Ok(cortado_status::Ok)
     }
 }

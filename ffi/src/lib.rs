@@ -37,6 +37,8 @@ mod builder;
 mod cache;
 mod callbacks;
 mod clock;
+mod compute;
+mod expiry;
 mod iter;
 mod loader;
 mod stats;

@@ -12,8 +12,11 @@ use std::sync::Arc;
 
 use cortado::{Claim, LoadResult};
 
-use crate::boundary::{bytes, clear_out, ffi_status, handle_mut, Checked};
-use crate::cache::{cache, cortado_cache};
+use std::sync::atomic::Ordering;
+
+use crate::boundary::{bytes, clear_out, ffi_status, handle, handle_mut, Checked};
+use crate::cache::cortado_cache;
+use crate::compute::Held;
 use crate::status::cortado_status;
 use crate::value::{self, cortado_value, into_raw, Value};
 
@@ -85,14 +88,53 @@ fn waited(result: LoadResult<Value>) -> Option<Outcome> {
     }
 }
 
+/// The miss path of `get_with`: claims the key (waiting for a load in flight) and loads it.
+///
+/// The borrowed lookup before this counted the miss, and the core's claim looks the key up
+/// (and counts) again: a claim that ends in a load, a wait or RECURSIVE_LOAD certainly counted a second miss,
+/// which is recorded in `double_misses` for the statistics to take back. A claim that finds
+/// the key present (stored by another thread in between) counted a hit or a miss, which the
+/// library cannot tell apart: that rare race may leave one extra count.
+fn claim_and_load(
+    handle: &cortado_cache,
+    key: &[u8],
+    loader: unsafe extern "C" fn(*mut c_void, *const u8, usize, *mut cortado_load_ctx) -> i32,
+    userdata: *mut c_void,
+) -> Checked<Outcome> {
+    let cache = &handle.cache;
+    loop {
+        let claimed = cache.claim_load(key.into());
+        if !matches!(claimed, Ok(Claim::Present(_))) {
+            handle.double_misses.fetch_add(1, Ordering::Release);
+        }
+        let claimed = claimed.map_err(|_| cortado_status::RecursiveLoad)?;
+        match claimed {
+            Claim::Present(v) => return Ok(Outcome::Value(v)),
+            Claim::Load(guard) => {
+                // The loader may compute this key: that must be refused, not deadlock.
+                let _held = Held::claim(cache, key);
+                return Ok(load(guard, loader, userdata));
+            }
+            Claim::Wait(w) => {
+                if let Some(o) = waited(w.wait()) {
+                    return Ok(o);
+                }
+            }
+        }
+    }
+}
+
 /// Returns `key`'s value, loading it on a miss with `loader(userdata, key, key_len, ctx)`.
 ///
 /// Concurrent callers for one missing key run one loader between them; the others block
 /// until it returns and then get the same result: OK with the same value handle (each its own
 /// reference, written to `*out_value`), or LOADER_FAILED with the same code (written to
 /// `*out_loader_error` if not NULL), or LOADER_NO_VALUE. Only a value is cached: after a
-/// failure the next call runs the loader again. A hit counts as a hit; a load counts as a
-/// miss and a load success or failure.
+/// failure the next call runs the loader again. A hit borrows the key (no copy, no
+/// allocation); only a miss copies it. A hit counts as a hit; a miss (loaded here or waited
+/// for) counts as one miss and, for the caller that ran the loader, a load success or
+/// failure. (In the rare race where another thread stores the key between this call's
+/// lookup and its claim, the call may count one lookup more.)
 ///
 /// A loader that calls `cortado_cache_get_with` for its own key on the same cache gets
 /// RECURSIVE_LOAD (instead of a deadlock). Loads that wait on each other across threads
@@ -116,22 +158,15 @@ pub unsafe extern "C" fn cortado_cache_get_with(
 ) -> cortado_status {
     ffi_status! {
         let out = unsafe { clear_out(out_value) }?;
-        let cache = unsafe { self::cache(cache) }?;
+        let handle = unsafe { handle(cache.cast_const()) }?;
+        let cache = &handle.cache;
         let key = unsafe { bytes(key, key_len) }?;
         let loader = loader.ok_or(cortado_status::NullArgument)?;
-        let outcome = loop {
-            // The core takes the key by value, so even a hit copies it (see the report of
-            // core gaps: a borrowed-key claim would save that allocation).
-            let claimed = cache.claim_load(key.into()).map_err(|_| cortado_status::RecursiveLoad)?;
-            match claimed {
-                Claim::Present(v) => break Outcome::Value(v),
-                Claim::Load(guard) => break load(guard, loader, userdata),
-                Claim::Wait(w) => {
-                    if let Some(o) = waited(w.wait()) {
-                        break o;
-                    }
-                }
-            }
+        // A hit borrows the caller's bytes: no key copy. Only a miss copies the key for the
+        // claim (the core keeps it in the load slot and, once loaded, in the entry).
+        let outcome = match cache.get(key) {
+            Some(v) => Outcome::Value(v),
+            None => claim_and_load(handle, key, loader, userdata)?,
         };
         match outcome {
             Outcome::Value(v) => {

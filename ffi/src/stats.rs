@@ -1,10 +1,12 @@
 //! Statistics through one getter keyed by an enum (the zstd `setParameter` idea): a new
 //! counter is a new enum value, never a new struct layout, so the ABI only grows.
 
+use std::sync::atomic::Ordering;
+
 use cortado::CacheStats;
 
-use crate::boundary::{ffi_status, out};
-use crate::cache::{cache, cortado_cache};
+use crate::boundary::{ffi_status, handle, out};
+use crate::cache::cortado_cache;
 use crate::status::cortado_status;
 
 /// A counter for `cortado_cache_stat`. All count from the cache's creation.
@@ -57,8 +59,13 @@ pub unsafe extern "C" fn cortado_cache_stat(
 ) -> cortado_status {
     ffi_status! {
         let out = unsafe { self::out(out) }?;
-        let cache = unsafe { self::cache(cache) }?;
-        *out = cortado_stat::read(which, &cache.stats()).ok_or(cortado_status::InvalidArgument)?;
+        let handle = unsafe { handle(cache.cast_const()) }?;
+        // Read the correction first: each double count is recorded by the core before it is
+        // added here, so the snapshot taken after it already holds every miss it corrects.
+        let double = handle.double_misses.load(Ordering::Acquire);
+        let mut stats = handle.cache.stats();
+        stats.misses = stats.misses.saturating_sub(double);
+        *out = cortado_stat::read(which, &stats).ok_or(cortado_status::InvalidArgument)?;
         Ok(cortado_status::Ok)
     }
 }

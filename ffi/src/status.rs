@@ -28,7 +28,9 @@ pub enum cortado_status {
     LoaderFailed = 103,
     /// The loader returned 0 without setting a value. Nothing was cached.
     LoaderNoValue = 104,
-    /// A loader called `cortado_cache_get_with` for the key it is loading (would deadlock).
+    /// A loader or compute callback re-entered the cache for the key it holds: `get_with` from
+    /// the loader of that key, `cortado_cache_compute` from a compute callback or a loader of
+    /// that key (each would deadlock). Nothing was changed.
     RecursiveLoad = 105,
     /// A bug in libcortado was caught at the boundary. The call had no effect that can be
     /// relied on; treat the handles it was given as unusable.
@@ -63,7 +65,7 @@ impl cortado_status {
             102 => "buffer too small\0",
             103 => "loader failed\0",
             104 => "loader produced no value\0",
-            105 => "recursive load of the same key\0",
+            105 => "recursive load or compute of the same key\0",
             199 => "panic inside libcortado\0",
             _ => "unknown status\0",
         }

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -364,6 +365,107 @@ void test_get_with_coalesces_across_threads() {
     CHECK(original + loader_errors == n);
 }
 
+void test_per_entry_expiry() {
+    using ns = std::chrono::nanoseconds;
+    cortado::ManualClock clock;
+    int reads = 0;
+    std::optional<ns> seen_on_create = 1ns;
+    auto cache = cortado::Builder()
+                     .clock(clock)
+                     .expiry(
+                         // Negative caching: "not found" (empty) lives 1 s, the rest 1 h.
+                         [&](std::string_view, std::string_view value, std::optional<ns> remaining) -> std::optional<ns> {
+                             seen_on_create = remaining;
+                             return value.empty() ? ns(1s) : ns(1h);
+                         },
+                         // Each read gives 10 s from now.
+                         [&](std::string_view, std::string_view, std::optional<ns>) -> std::optional<ns> {
+                             reads++;
+                             return ns(10s);
+                         },
+                         nullptr)
+                     .build();
+    cache.insert("missing", "");
+    CHECK(!seen_on_create);
+    cache.insert("found", "row");
+    CHECK(cache.remaining_ttl("missing") == ns(1s));
+    CHECK(cache.remaining_ttl("found") == ns(1h));
+    clock.advance(1s);
+    CHECK(!cache.contains("missing"));
+    CHECK(cache.get("found").value() == "row");
+    CHECK(reads == 1);
+    CHECK(cache.remaining_ttl("found") == ns(10s));
+    cache.insert("found", "row 2");  // on_update is nullptr: the deadline is kept
+    CHECK(cache.remaining_ttl("found") == ns(10s));
+    clock.advance(10s);
+    CHECK(!cache.contains("found"));
+}
+
+void test_compute() {
+    auto cache = cortado::Builder().build();
+    auto r = cache.compute("k", [](std::optional<cortado::Value> cur) {
+        CHECK(!cur);
+        return cortado::ComputeOp::nop();
+    });
+    CHECK(r.result == cortado::ComputeResult::StillNone && !r.value);
+    r = cache.compute("k", [](std::optional<cortado::Value>) { return cortado::ComputeOp::put("1"); });
+    CHECK(r.result == cortado::ComputeResult::Inserted && r.value && *r.value == "1");
+    cortado::Value mine(std::string_view("2"));
+    r = cache.compute("k", [&](std::optional<cortado::Value> cur) {
+        CHECK(cur && *cur == "1");
+        return cortado::ComputeOp::put(mine);
+    });
+    CHECK(r.result == cortado::ComputeResult::Replaced && r.value->handle() == mine.handle());
+    CHECK(cache.get("k")->handle() == mine.handle());
+    r = cache.compute("k", [](std::optional<cortado::Value>) { return cortado::ComputeOp::nop(); });
+    CHECK(r.result == cortado::ComputeResult::Unchanged && *r.value == "2");
+    r = cache.compute("k", [](std::optional<cortado::Value>) { return cortado::ComputeOp::remove(); });
+    CHECK(r.result == cortado::ComputeResult::Removed && *r.value == "2");
+    CHECK(!cache.contains("k"));
+
+    // An exception leaves the entry alone and reaches the caller.
+    cache.insert("k", "kept");
+    bool threw = false;
+    try {
+        cache.compute("k", [](std::optional<cortado::Value>) -> cortado::ComputeOp { throw std::runtime_error("no"); });
+    } catch (const std::runtime_error &) {
+        threw = true;
+    }
+    CHECK(threw);
+    CHECK(cache.get("k").value() == "kept");
+
+    // Re-entering the same key throws RECURSIVE_LOAD inside; the outer compute goes on.
+    bool nested_refused = false;
+    r = cache.compute("k", [&](std::optional<cortado::Value>) {
+        try {
+            cache.compute("k", [](std::optional<cortado::Value>) { return cortado::ComputeOp::remove(); });
+        } catch (const cortado::Error &e) {
+            nested_refused = e.status() == CORTADO_STATUS_RECURSIVE_LOAD;
+        }
+        return cortado::ComputeOp::put("outer");
+    });
+    CHECK(nested_refused);
+    CHECK(r.result == cortado::ComputeResult::Replaced && *r.value == "outer");
+
+    // A counter from several threads loses no update.
+    const int n = thread_count() < 8 ? thread_count() : 8;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < n; t++) {
+        threads.emplace_back([&] {
+            for (int i = 0; i < 100; i++) {
+                cache.compute("counter", [](std::optional<cortado::Value> cur) {
+                    int v = cur ? std::stoi(cur->str()) : 0;
+                    return cortado::ComputeOp::put(std::to_string(v + 1));
+                });
+            }
+        });
+    }
+    for (auto &t : threads) {
+        t.join();
+    }
+    CHECK(cache.get("counter").value() == std::to_string(n * 100));
+}
+
 }  // namespace
 
 int main() {
@@ -377,6 +479,8 @@ int main() {
     run("test_invalidate_if", test_invalidate_if);
     run("test_get_with", test_get_with);
     run("test_get_with_coalesces_across_threads", test_get_with_coalesces_across_threads);
+    run("test_per_entry_expiry", test_per_entry_expiry);
+    run("test_compute", test_compute);
     std::printf("RESULT %d %d\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -55,6 +55,28 @@ pub(crate) struct Victim {
     pub(crate) hash: u64,
 }
 
+/// A write the map made, as the policy replays it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Event {
+    Add {
+        id: u32,
+        gen: u32,
+        hash: u64,
+        weight: u32,
+        deadline: u64,
+    },
+    Update {
+        id: u32,
+        gen: u32,
+        weight: u32,
+        deadline: u64,
+    },
+    Remove {
+        id: u32,
+        gen: u32,
+    },
+}
+
 /// The policy state for one cache.
 pub(crate) struct Policy {
     kind: EvictionPolicy,
@@ -80,6 +102,9 @@ pub(crate) struct Policy {
     evicted: GhostList,
     /// Window resizing requested by ghost hits, applied by the next `climb`.
     pending_adjustment: f64,
+    /// Writes handed over but not replayed yet, oldest first: a maintenance run replays a
+    /// bounded number, so no caller pays for a backlog it did not make.
+    queued: std::collections::VecDeque<Event>,
 }
 
 /// Each ghost list remembers half as many keys as the cache holds, so together they span one
@@ -112,6 +137,7 @@ impl Policy {
             rejected: GhostList::default(),
             evicted: GhostList::default(),
             pending_adjustment: 0.0,
+            queued: std::collections::VecDeque::new(),
         };
         p.set_maximum(maximum);
         p
@@ -141,6 +167,41 @@ impl Policy {
         self.nodes
             .get(id as usize)
             .is_some_and(|n| n.queue != Queue::Free && n.gen == gen)
+    }
+
+    /// Queues writes for replay, after any already queued.
+    pub(crate) fn enqueue(&mut self, events: impl IntoIterator<Item = Event>) {
+        self.queued.extend(events);
+    }
+
+    /// Replays at most `max` queued writes, oldest first; returns how many.
+    pub(crate) fn replay_queued(&mut self, max: usize) -> usize {
+        let n = max.min(self.queued.len());
+        for _ in 0..n {
+            match self.queued.pop_front() {
+                Some(Event::Add {
+                    id,
+                    gen,
+                    hash,
+                    weight,
+                    deadline,
+                }) => self.record_add(id, gen, hash, weight, deadline),
+                Some(Event::Update {
+                    id,
+                    gen,
+                    weight,
+                    deadline,
+                }) => self.record_update(id, gen, weight, deadline),
+                Some(Event::Remove { id, gen }) => self.record_remove(id, gen),
+                None => break,
+            }
+        }
+        n
+    }
+
+    /// Whether writes are still waiting for replay.
+    pub(crate) fn has_queued(&self) -> bool {
+        !self.queued.is_empty()
     }
 
     /// A new entry (a miss that was filled).
