@@ -11,7 +11,10 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crate::stats::StripeCounters;
 
-const RING_SIZE: usize = 128;
+/// 512 events (4 KiB) per stripe: with 128, a reader filled its ring while another thread was
+/// maintaining and dropped enough hits to cost 1.1 points of Zipf hit ratio at 2 threads; with 512
+/// the loss measured 0.4.
+const RING_SIZE: usize = 512;
 const RING_MASK: usize = RING_SIZE - 1;
 
 /// Pads to two cache lines so neighbouring stripes (and the head and tail) never share one.
