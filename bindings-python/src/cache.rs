@@ -30,8 +30,6 @@ pub struct Cache {
     pub inflight: Mutex<HashMap<Key, u32>>,
     /// Interning table size that triggers the next sweep.
     sweep_at: AtomicU64,
-    /// Misses the core counted twice (see `loading::load_sync`), subtracted from its stats.
-    pub extra_misses: AtomicU64,
     max_capacity: Option<u64>,
     ttl: Option<f64>,
     tti: Option<f64>,
@@ -147,13 +145,9 @@ impl Cache {
         Ok(())
     }
 
-    /// The core's statistics, corrected for the binding's double lookups.
+    /// The core's statistics.
     pub fn core_stats(&self) -> cortado::CacheStats {
-        let mut s = self.core.stats();
-        s.misses = s
-            .misses
-            .saturating_sub(self.extra_misses.load(Ordering::Relaxed));
-        s
+        self.core.stats()
     }
 
     fn snapshot(&self) -> Vec<(Key, Val)> {
@@ -250,7 +244,6 @@ impl Cache {
             cbs,
             inflight: Mutex::new(HashMap::new()),
             sweep_at: AtomicU64::new(1024),
-            extra_misses: AtomicU64::new(0),
             max_capacity: cap,
             ttl: ttl_s,
             tti: tti_s,

@@ -7,7 +7,6 @@
 //! condition variable with the GIL released, waking now and then to handle signals (Ctrl-C).
 
 use std::any::Any;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -133,8 +132,7 @@ fn run_loader(
 /// The blocking, coalescing read-through used by `get_with`, `setdefault` and `@cached`.
 ///
 /// A hit takes the cheap path: one `get` with a borrowed key. Only a miss builds an owned key
-/// and claims the load (the core's `claim_load` looks the key up again and counts that lookup
-/// too: `Cache::extra_misses` takes the second count back out of the statistics).
+/// and claims the load (with `claim_load_after_miss`, so the miss is counted once).
 pub fn load_sync(
     cache: &Cache,
     py: Python<'_>,
@@ -143,15 +141,20 @@ pub fn load_sync(
     key_obj: &Bound<'_, PyAny>,
     init: &mut dyn FnMut(Python<'_>) -> PyResult<Py<PyAny>>,
 ) -> PyResult<Py<PyAny>> {
+    let looked_up = lookup.is_some();
     if let Some(k) = lookup {
         if let Some(v) = cache.core.get(k) {
             return Ok(v.obj.into_py());
         }
-        cache.extra_misses.fetch_add(1, Ordering::Relaxed);
     }
     let key = key()?;
     loop {
-        match cache.core.claim_load(key.clone()) {
+        let claim = if looked_up {
+            cache.core.claim_load_after_miss(key.clone())
+        } else {
+            cache.core.claim_load(key.clone())
+        };
+        match claim {
             Ok(Claim::Present(v)) => return Ok(v.obj.into_py()),
             Ok(Claim::Load(guard)) => return run_loader(py, cache, guard, key_obj, init),
             Ok(Claim::Wait(w)) => match wait_detached(py, cache, &key, &w)? {

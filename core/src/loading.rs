@@ -172,6 +172,24 @@ where
         })
     }
 
+    /// Like [`claim_load`](Self::claim_load) for a caller that has just missed with its own
+    /// [`get`](Self::get) (typically with a borrowed key, to build the owned key only on a
+    /// miss): the claim's own look at the key is not counted again in the statistics.
+    pub fn claim_load_after_miss(&self, key: K) -> Result<Claim<K, V, S>, RecursiveLoad> {
+        self.claim_as(
+            key,
+            ClaimMode::Load,
+            Some(std::thread::current().id()),
+            false,
+        )
+        .map(|c| match c {
+            Claimed::Present(v) => Claim::Present(v),
+            Claimed::Load(g) => Claim::Load(g),
+            Claimed::Wait(w) => Claim::Wait(w),
+            Claimed::Busy => unreachable!("only refresh claims can be busy"),
+        })
+    }
+
     /// Like [`claim_load`](Self::claim_load) without the re-entrance check, for loads driven
     /// by futures or event-loop tasks, where one thread interleaves many loads.
     pub fn claim_load_detached(&self, key: K) -> Claim<K, V, S> {

@@ -117,6 +117,25 @@ fn recursive_load_of_the_same_key_panics_instead_of_deadlocking() {
 }
 
 #[test]
+fn a_claim_after_a_miss_counts_one_miss() {
+    let cache: Cache<u32, u32> = Cache::new(10);
+    assert_eq!(cache.get(&1), None);
+    let Ok(Claim::Load(guard)) = cache.claim_load_after_miss(1) else {
+        panic!()
+    };
+    guard.complete(3);
+    assert_eq!(cache.get(&1), Some(3));
+    let s = cache.stats();
+    assert_eq!((s.hits, s.misses), (1, 1));
+    assert!(matches!(cache.claim_load(2), Ok(Claim::Load(_))));
+    assert_eq!(
+        cache.stats().misses,
+        2,
+        "a plain claim counts its own lookup"
+    );
+}
+
+#[test]
 fn a_claimed_load_can_set_its_own_ttl() {
     let (clock, mock) = cortado::quanta::Clock::mock();
     let cache: Cache<u32, u32> = Cache::builder().clock(clock).build();

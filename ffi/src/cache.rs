@@ -5,7 +5,6 @@
 //! instead of a copy (or copies into the caller's buffer with `get_copy`).
 
 use std::ffi::c_void;
-use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use cortado::Cache;
@@ -32,18 +31,11 @@ pub(crate) type ByteCache = Cache<Box<[u8]>, Value>;
 /// one cache from many threads at once, except `cortado_cache_free`, which must be the last.
 pub struct cortado_cache {
     pub(crate) cache: ByteCache,
-    /// Misses the core counted twice: `cortado_cache_get_with` looks the key up with the
-    /// caller's bytes first, and on a miss the core's claim looks it up (and counts) again.
-    /// `cortado_cache_stat` subtracts these.
-    pub(crate) double_misses: AtomicU64,
 }
 
 impl cortado_cache {
     pub(crate) fn new(cache: ByteCache) -> Self {
-        Self {
-            cache,
-            double_misses: AtomicU64::new(0),
-        }
+        Self { cache }
     }
 }
 

@@ -12,8 +12,6 @@ use std::sync::Arc;
 
 use cortado::{Claim, LoadResult};
 
-use std::sync::atomic::Ordering;
-
 use crate::boundary::{bytes, clear_out, ffi_status, handle, handle_mut, Checked};
 use crate::cache::cortado_cache;
 use crate::compute::Held;
@@ -89,12 +87,7 @@ fn waited(result: LoadResult<Value>) -> Option<Outcome> {
 }
 
 /// The miss path of `get_with`: claims the key (waiting for a load in flight) and loads it.
-///
-/// The borrowed lookup before this counted the miss, and the core's claim looks the key up
-/// (and counts) again: a claim that ends in a load, a wait or RECURSIVE_LOAD certainly counted a second miss,
-/// which is recorded in `double_misses` for the statistics to take back. A claim that finds
-/// the key present (stored by another thread in between) counted a hit or a miss, which the
-/// library cannot tell apart: that rare race may leave one extra count.
+/// The borrowed lookup before this counted the miss, so the claim does not count again.
 fn claim_and_load(
     handle: &cortado_cache,
     key: &[u8],
@@ -103,11 +96,9 @@ fn claim_and_load(
 ) -> Checked<Outcome> {
     let cache = &handle.cache;
     loop {
-        let claimed = cache.claim_load(key.into());
-        if !matches!(claimed, Ok(Claim::Present(_))) {
-            handle.double_misses.fetch_add(1, Ordering::Release);
-        }
-        let claimed = claimed.map_err(|_| cortado_status::RecursiveLoad)?;
+        let claimed = cache
+            .claim_load_after_miss(key.into())
+            .map_err(|_| cortado_status::RecursiveLoad)?;
         match claimed {
             Claim::Present(v) => return Ok(Outcome::Value(v)),
             Claim::Load(guard) => {

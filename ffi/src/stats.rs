@@ -1,8 +1,6 @@
 //! Statistics through one getter keyed by an enum (the zstd `setParameter` idea): a new
 //! counter is a new enum value, never a new struct layout, so the ABI only grows.
 
-use std::sync::atomic::Ordering;
-
 use cortado::CacheStats;
 
 use crate::boundary::{ffi_status, handle, out};
@@ -60,11 +58,7 @@ pub unsafe extern "C" fn cortado_cache_stat(
     ffi_status! {
         let out = unsafe { self::out(out) }?;
         let handle = unsafe { handle(cache.cast_const()) }?;
-        // Read the correction first: each double count is recorded by the core before it is
-        // added here, so the snapshot taken after it already holds every miss it corrects.
-        let double = handle.double_misses.load(Ordering::Acquire);
-        let mut stats = handle.cache.stats();
-        stats.misses = stats.misses.saturating_sub(double);
+        let stats = handle.cache.stats();
         *out = cortado_stat::read(which, &stats).ok_or(cortado_status::InvalidArgument)?;
         Ok(cortado_status::Ok)
     }
