@@ -157,11 +157,27 @@ where
     /// Atomically reads the entry, lets `f` decide, and applies its [`Op`].
     ///
     /// # Panics
-    /// If `f` calls back into the cache for the same key with an entry or loading operation.
+    /// If `f` calls back into the cache for the same key with an entry or loading operation
+    /// (see [`try_and_compute_with`](Self::try_and_compute_with) for an error instead).
     pub fn and_compute_with(
         self,
         f: impl FnOnce(Option<Entry<K, V>>) -> Op<V>,
     ) -> CompResult<K, V> {
+        match self.try_and_compute_with(f) {
+            Ok(r) => r,
+            Err(RecursiveLoad) => {
+                panic!("cortado: an entry computation re-entered the cache for its own key")
+            }
+        }
+    }
+
+    /// Like [`and_compute_with`](Self::and_compute_with), returning [`RecursiveLoad`] (and
+    /// changing nothing) when this thread is already computing or loading the same key, for
+    /// callers that report errors instead of panicking (the C and Python bindings).
+    pub fn try_and_compute_with(
+        self,
+        f: impl FnOnce(Option<Entry<K, V>>) -> Op<V>,
+    ) -> Result<CompResult<K, V>, RecursiveLoad> {
         let me = Some(std::thread::current().id());
         let mut f = Some(f);
         loop {
@@ -169,9 +185,7 @@ where
                 .cache
                 .claim_as(self.key.clone(), ClaimMode::Compute, me, false)
             {
-                Err(RecursiveLoad) => {
-                    panic!("cortado: an entry computation re-entered the cache for its own key")
-                }
+                Err(RecursiveLoad) => return Err(RecursiveLoad),
                 Ok(Claimed::Wait(w)) => {
                     let _ = w.wait();
                 }
@@ -185,7 +199,7 @@ where
                         is_fresh: false,
                     });
                     let op = (f.take().expect("computed once"))(current.clone());
-                    return match (op, current) {
+                    return Ok(match (op, current) {
                         (Op::Nop, Some(e)) => {
                             guard.release();
                             CompResult::Unchanged(e)
@@ -216,7 +230,7 @@ where
                                 CompResult::Inserted(e)
                             }
                         }
-                    };
+                    });
                 }
             }
         }

@@ -107,4 +107,12 @@ fn compute_reentering_its_key_panics_instead_of_deadlocking() {
     assert!(r.is_err());
     // The claim was released by the unwinding: the key is usable again.
     assert_eq!(*cache.entry(1).or_insert(3).value(), 3);
+    // The non-panicking form reports it and changes nothing.
+    let inner = cache.entry(1).try_and_compute_with(|_| {
+        let nested = c.entry(1).try_and_compute_with(|_| Op::Put(9));
+        assert_eq!(nested, Err(cortado::RecursiveLoad));
+        Op::Nop
+    });
+    assert!(matches!(inner, Ok(CompResult::Unchanged(_))));
+    assert_eq!(cache.get(&1), Some(3));
 }

@@ -1,21 +1,18 @@
 //! `cortado_cache_compute`: atomic read-modify-write of one key, on the core's
 //! `entry(key).and_compute_with`.
 //!
-//! The core serialises computations (and loads) of one key, runs the closure with no lock
-//! held, and panics if the closure re-enters the cache with another computation of the same
-//! key, which would otherwise deadlock. A C callback doing that is a caller mistake, not a
-//! library bug, so this module spots it before the core does: each thread keeps the keys it
-//! is computing or loading right now, and a nested claim of one of them returns
-//! RECURSIVE_LOAD instead of reaching the core's panic.
+//! The core serialises computations (and loads) of one key and runs the closure with no lock
+//! held. A callback that re-enters the cache with another computation or load of the same key
+//! (which would deadlock) is a caller mistake, not a library bug: the core's
+//! `try_and_compute_with` reports it, and it comes out as RECURSIVE_LOAD.
 
-use std::cell::RefCell;
 use std::ffi::c_void;
 use std::sync::Arc;
 
 use cortado::{CompResult, Op};
 
 use crate::boundary::{bytes, clear_out, ffi_status};
-use crate::cache::{cache, cortado_cache, ByteCache};
+use crate::cache::{cache, cortado_cache};
 use crate::status::cortado_status;
 use crate::value::{cortado_value, into_raw, Value};
 
@@ -64,46 +61,6 @@ pub type cortado_compute_fn = Option<
     ) -> u32,
 >;
 
-thread_local! {
-    /// The keys this thread is computing or loading right now: (cache, key bytes). The bytes
-    /// belong to a caller further up this thread's stack and outlive the entry.
-    static HELD: RefCell<Vec<(usize, *const u8, usize)>> = const { RefCell::new(Vec::new()) };
-}
-
-/// This thread's claim on one key of one cache, for the length of a compute or a load.
-/// Dropping it (also on unwinding) forgets the key.
-pub(crate) struct Held(());
-
-impl Held {
-    /// Records that this thread holds `key` of `cache`, or `None` if it already does.
-    ///
-    /// `key` must stay valid until the returned guard is dropped.
-    pub(crate) fn claim(cache: &ByteCache, key: &[u8]) -> Option<Held> {
-        let id = std::ptr::from_ref(cache) as usize;
-        HELD.with(|held| {
-            let mut held = held.borrow_mut();
-            let taken = held.iter().any(|&(c, p, n)| {
-                // SAFETY: every recorded key is alive (see `HELD`).
-                c == id && unsafe { std::slice::from_raw_parts(p, n) } == key
-            });
-            if taken {
-                return None;
-            }
-            held.push((id, key.as_ptr(), key.len()));
-            Some(Held(()))
-        })
-    }
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        // Claims nest, so the last one recorded is this one.
-        HELD.with(|held| {
-            held.borrow_mut().pop();
-        });
-    }
-}
-
 /// How the callback's decision turned out, for the status.
 enum Decision {
     Applied,
@@ -148,9 +105,8 @@ pub unsafe extern "C" fn cortado_cache_compute(
         let cache = unsafe { self::cache(cache) }?;
         let key = unsafe { bytes(key, key_len) }?;
         let compute = compute.ok_or(cortado_status::NullArgument)?;
-        let _held = Held::claim(cache, key).ok_or(cortado_status::RecursiveLoad)?;
         let mut decision = Decision::Applied;
-        let result = cache.entry(key.into()).and_compute_with(|current| {
+        let result = cache.entry(key.into()).try_and_compute_with(|current| {
             let current: Option<Value> = current.map(|e| e.into_value());
             let current_ptr = current.as_ref().map_or(std::ptr::null(), Arc::as_ptr);
             let mut new: *const cortado_value = std::ptr::null();
@@ -173,6 +129,7 @@ pub unsafe extern "C" fn cortado_cache_compute(
                 }
             }
         });
+        let result = result.map_err(|_| cortado_status::RecursiveLoad)?;
         if let Decision::Refused(status) = decision {
             return Err(status);
         }
@@ -190,24 +147,5 @@ pub unsafe extern "C" fn cortado_cache_compute(
             *out = into_raw(v);
         }
         Ok(cortado_status::Ok)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_held_key_is_refused_until_released() {
-        let a: ByteCache = cortado::Cache::builder().build();
-        let b: ByteCache = cortado::Cache::builder().build();
-        let outer = Held::claim(&a, b"k").expect("free");
-        assert!(Held::claim(&a, b"k").is_none());
-        let other_key = Held::claim(&a, b"j").expect("another key");
-        let other_cache = Held::claim(&b, b"k").expect("another cache");
-        drop(other_cache);
-        drop(other_key);
-        drop(outer);
-        assert!(Held::claim(&a, b"k").is_some());
     }
 }

@@ -14,7 +14,6 @@ use cortado::{Claim, LoadResult};
 
 use crate::boundary::{bytes, clear_out, ffi_status, handle, handle_mut, Checked};
 use crate::cache::cortado_cache;
-use crate::compute::Held;
 use crate::status::cortado_status;
 use crate::value::{self, cortado_value, into_raw, Value};
 
@@ -101,11 +100,7 @@ fn claim_and_load(
             .map_err(|_| cortado_status::RecursiveLoad)?;
         match claimed {
             Claim::Present(v) => return Ok(Outcome::Value(v)),
-            Claim::Load(guard) => {
-                // The loader may compute this key: that must be refused, not deadlock.
-                let _held = Held::claim(cache, key);
-                return Ok(load(guard, loader, userdata));
-            }
+            Claim::Load(guard) => return Ok(load(guard, loader, userdata)),
             Claim::Wait(w) => {
                 if let Some(o) = waited(w.wait()) {
                     return Ok(o);
