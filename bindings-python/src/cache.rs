@@ -547,6 +547,16 @@ impl Cache {
     /// no lock. Values stored in the core are not visited: the core offers no way to look at
     /// them without cloning them under its locks.
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        // The stored values, so that a cycle through one (a value referring back to the cache)
+        // can be collected. A shard being written is skipped: reporting fewer references only
+        // keeps objects alive longer, and the GC must not wait on a lock.
+        let mut result = Ok(());
+        self.core.try_for_each_entry(|_, v| {
+            if result.is_ok() {
+                result = visit.call(v.obj.as_py());
+            }
+        });
+        result?;
         visit.call(&self.keys.table)?;
         visit.call(&self.cbs.listener)?;
         visit.call(&self.cbs.weigher)?;

@@ -287,3 +287,19 @@ def test_values_are_not_copied_and_not_leaked() -> None:
 
 def test_version() -> None:
     assert isinstance(cortado.__version__, str) and cortado.__version__.count(".") == 2
+
+
+def test_a_cycle_through_a_stored_value_is_collected() -> None:
+    import weakref
+
+    class Node:
+        pass
+
+    cache: Cache[str, Node] = Cache(10)
+    node = Node()
+    node.cache = cache  # type: ignore[attr-defined]
+    cache["self"] = node
+    alive = weakref.ref(node)
+    del node, cache
+    gc.collect()
+    assert alive() is None

@@ -32,6 +32,33 @@ where
     }
 }
 
+impl<K, V, S> Cache<K, V, S>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    S: BuildHasher + Clone + Send + Sync + 'static,
+{
+    /// Calls `f` with each stored entry (expired or not) by reference, without cloning and
+    /// without waiting: a shard another thread is writing to is skipped, and the result says
+    /// whether every shard was visited. `f` runs under a shard's shared lock, so it must not
+    /// call back into the cache: this is for visits such as a garbage collector's traversal
+    /// of the values a cache holds, where under-reporting is safe and blocking is not.
+    pub fn try_for_each_entry(&self, mut f: impl FnMut(&K, &V)) -> bool {
+        let mut complete = true;
+        for shard in self.inner.shards.iter() {
+            match shard.0.try_read() {
+                Some(s) => {
+                    for (_, _, e) in s.entries() {
+                        f(&e.key, &e.value);
+                    }
+                }
+                None => complete = false,
+            }
+        }
+        complete
+    }
+}
+
 impl<K, V, S> Iterator for Iter<'_, K, V, S>
 where
     K: Hash + Eq + Clone + Send + Sync + 'static,

@@ -172,3 +172,18 @@ fn listener_may_reenter_the_cache() {
     cache.run_pending_tasks();
     assert!(cache.entry_count() >= 7);
 }
+
+#[test]
+fn try_for_each_entry_visits_without_cloning() {
+    let cache: Cache<u64, std::sync::Arc<u64>> = Cache::new(100);
+    let values: Vec<_> = (0..10).map(std::sync::Arc::new).collect();
+    for (k, v) in values.iter().enumerate() {
+        cache.insert(k as u64, v.clone());
+    }
+    let mut sum = 0;
+    assert!(cache.try_for_each_entry(|_, v| {
+        assert_eq!(std::sync::Arc::strong_count(v), 2, "visited by reference");
+        sum += **v;
+    }));
+    assert_eq!(sum, 45);
+}
