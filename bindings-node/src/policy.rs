@@ -345,12 +345,10 @@ impl State {
                 0.0
             }
             OP_EVICT_ONE => {
-                // No "evict one" in SlotPolicy: lower the bound by one unit for one eviction.
-                let size = self.policy.weighted_size();
-                if size > 0 {
-                    self.policy.set_max_capacity(size - 1);
-                    self.policy.evict(&mut self.victims);
-                    self.policy.set_max_capacity(self.max_capacity);
+                // The coldest slot, without resizing the policy (which would also resize, and
+                // clear, its frequency sketch).
+                if let Some(slot) = self.policy.pop_coldest() {
+                    self.victims.push(slot);
                 }
                 f64::from(self.emit())
             }
