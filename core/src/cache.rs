@@ -835,7 +835,8 @@ where
                     None => continue,
                 };
                 if deadline <= now {
-                    let e = s.remove_at(v.hash, local);
+                    let hash = self.hash(&s.stored(local).key);
+                    let e = s.remove_at(hash, local);
                     drop(s);
                     policy.record_remove(v.id, v.gen);
                     self.account_eviction(&e);
@@ -852,7 +853,8 @@ where
             let (idx, local) = self.split_id(v.id);
             let mut s = self.inner.shards[idx].0.write();
             if s.live_at(local, v.gen).is_some() {
-                let e = s.remove_at(v.hash, local);
+                let hash = self.hash(&s.stored(local).key);
+                let e = s.remove_at(hash, local);
                 drop(s);
                 self.account_eviction(&e);
                 removed.push((e.key, e.value, RemovalCause::Size));

@@ -1,4 +1,4 @@
-//! Ghosts: the hashes of keys the policy recently turned away, with nothing else kept.
+//! Ghosts: 32 bits of the hashes of keys the policy recently turned away, nothing else.
 //!
 //! Two ghost lists steer the admission window the way ARC steers its target size. A key that
 //! comes back soon after it lost its admission duel shows that recency pays on this workload:
@@ -13,7 +13,7 @@ use std::hash::BuildHasherDefault;
 
 use hashbrown::HashMap;
 
-/// The keys are already well-mixed hashes: hashing them again would only cost time.
+/// The keys are already hashes: a multiply spreads them, no more is needed.
 #[derive(Default)]
 pub(crate) struct IdentityHasher(u64);
 
@@ -28,16 +28,17 @@ impl std::hash::Hasher for IdentityHasher {
         }
     }
 
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
+    fn write_u32(&mut self, n: u32) {
+        // Spread the 32 bits over the 64 that hashbrown takes its bucket and tag bits from.
+        self.0 = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 
 /// A bounded FIFO of key hashes with O(1) membership.
 #[derive(Default)]
 pub(crate) struct GhostList {
-    order: VecDeque<u64>,
-    counts: HashMap<u64, u32, BuildHasherDefault<IdentityHasher>>,
+    order: VecDeque<u32>,
+    counts: HashMap<u32, u32, BuildHasherDefault<IdentityHasher>>,
 }
 
 impl GhostList {
@@ -45,12 +46,12 @@ impl GhostList {
         self.order.len()
     }
 
-    pub(crate) fn contains(&self, hash: u64) -> bool {
+    pub(crate) fn contains(&self, hash: u32) -> bool {
         self.counts.contains_key(&hash)
     }
 
     /// Remembers `hash`, forgetting the oldest entries beyond `capacity`.
-    pub(crate) fn push(&mut self, hash: u64, capacity: usize) {
+    pub(crate) fn push(&mut self, hash: u32, capacity: usize) {
         if capacity == 0 {
             return;
         }

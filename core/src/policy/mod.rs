@@ -52,7 +52,6 @@ pub(crate) struct Victim {
     pub(crate) id: u32,
     pub(crate) gen: u32,
     pub(crate) weight: u32,
-    pub(crate) hash: u64,
 }
 
 /// A write the map made, as the policy replays it.
@@ -206,6 +205,7 @@ impl Policy {
 
     /// A new entry (a miss that was filled).
     pub(crate) fn record_add(&mut self, id: u32, gen: u32, hash: u64, weight: u32, deadline: u64) {
+        let hash = fold(hash);
         let idx = id as usize;
         if idx >= self.nodes.len() {
             self.nodes.resize(idx + 1, Node::FREE);
@@ -231,7 +231,7 @@ impl Policy {
         self.weighted_size += u64::from(weight);
         if self.kind == EvictionPolicy::TinyLfu {
             self.grow_sketch();
-            self.sketch.increment(hash);
+            self.sketch.increment(u64::from(hash));
         }
         self.link_new(id, weight);
         self.schedule(id, deadline);
@@ -317,7 +317,7 @@ impl Policy {
     fn touch(&mut self, id: u32) {
         let node = self.nodes[id as usize];
         if self.kind == EvictionPolicy::TinyLfu {
-            self.sketch.increment(node.hash);
+            self.sketch.increment(u64::from(node.hash));
         }
         match node.queue {
             Queue::Window => self.window.move_to_back(&mut self.nodes, id),
@@ -365,7 +365,6 @@ impl Policy {
                     id,
                     gen: n.gen,
                     weight: n.weight,
-                    hash: n.hash,
                 });
             }
         })
@@ -402,7 +401,6 @@ impl Policy {
             id,
             gen: n.gen,
             weight: n.weight,
-            hash: n.hash,
         });
         self.record_remove(id, n.gen);
     }
@@ -522,7 +520,7 @@ impl Policy {
     /// ARC's rule for its target size, applied to the window: a ghost hit in the rejected
     /// list grows the window, one in the evicted list shrinks it, each by the ratio of the
     /// lists' sizes (at least one entry's weight).
-    fn adapt_to_ghosts(&mut self, hash: u64, weight: u32, returning: bool) {
+    fn adapt_to_ghosts(&mut self, hash: u32, weight: u32, returning: bool) {
         let w = f64::from(weight.max(1));
         let (r, e) = (
             self.rejected.len().max(1) as f64,
@@ -544,12 +542,12 @@ impl Policy {
         (entries / GHOST_FRACTION) as usize
     }
 
-    fn admit(&mut self, candidate_hash: u64, victim_hash: u64, returning: bool) -> bool {
+    fn admit(&mut self, candidate_hash: u32, victim_hash: u32, returning: bool) -> bool {
         if returning {
             return true;
         }
-        let victim = self.sketch.frequency(victim_hash);
-        let candidate = self.sketch.frequency(candidate_hash);
+        let victim = self.sketch.frequency(u64::from(victim_hash));
+        let candidate = self.sketch.frequency(u64::from(candidate_hash));
         if candidate > victim {
             true
         } else if candidate >= ADMIT_HASHDOS_THRESHOLD {
@@ -695,6 +693,12 @@ impl List {
     fn head_id(&self) -> Option<u32> {
         (self.head != NIL).then_some(self.head)
     }
+}
+
+/// The 32 bits of a key's hash the policy keeps: both halves folded, so whichever half the
+/// map's hasher mixes best still counts.
+fn fold(hash: u64) -> u32 {
+    (hash ^ (hash >> 32)) as u32
 }
 
 fn seed() -> u64 {

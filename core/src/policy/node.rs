@@ -18,12 +18,13 @@ pub(crate) enum Queue {
     Pinned,
 }
 
-/// 32 bytes: links, the key hash for the frequency sketch, weight and generation.
+/// 24 bytes: links, 32 bits of the key hash (for the frequency sketch and the ghosts: plenty
+/// for estimates, half the memory of the full hash), weight and generation.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Node {
     pub(crate) prev: u32,
     pub(crate) next: u32,
-    pub(crate) hash: u64,
+    pub(crate) hash: u32,
     pub(crate) weight: u32,
     pub(crate) gen: u32,
     pub(crate) queue: Queue,
