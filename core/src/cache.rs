@@ -893,7 +893,12 @@ where
         let policy = self.inner.policy.lock();
         let mut policy = policy;
         let mut removed = Vec::new();
-        while self.maintenance_round(&mut policy, usize::MAX, &mut removed) {}
+        // Bounded like `run_pending_tasks`: other threads may keep adding work.
+        for _ in 0..16 {
+            if !self.maintenance_round(&mut policy, usize::MAX, &mut removed) {
+                break;
+            }
+        }
         let ids = policy.ids_coldest_first();
         let now = self.inner.clock.now();
         let mut keys = Vec::with_capacity(ids.len());
