@@ -158,49 +158,37 @@ where
     /// block (event loops): the value if present, else either the duty to load it or a handle
     /// on the load already in flight. Detects a thread re-entering its own load.
     pub fn claim_load(&self, key: K) -> Result<Claim<K, V, S>, RecursiveLoad> {
-        self.claim_as(
-            key,
-            ClaimMode::Load,
-            Some(std::thread::current().id()),
-            true,
-        )
-        .map(|c| match c {
-            Claimed::Present(v) => Claim::Present(v),
-            Claimed::Load(g) => Claim::Load(g),
-            Claimed::Wait(w) => Claim::Wait(w),
-            Claimed::Busy => unreachable!("only refresh claims can be busy"),
-        })
+        self.claim_for_load(key, Some(std::thread::current().id()), true)
     }
 
     /// Like [`claim_load`](Self::claim_load) for a caller that has just missed with its own
     /// [`get`](Self::get) (typically with a borrowed key, to build the owned key only on a
     /// miss): the claim's own look at the key is not counted again in the statistics.
     pub fn claim_load_after_miss(&self, key: K) -> Result<Claim<K, V, S>, RecursiveLoad> {
-        self.claim_as(
-            key,
-            ClaimMode::Load,
-            Some(std::thread::current().id()),
-            false,
-        )
-        .map(|c| match c {
-            Claimed::Present(v) => Claim::Present(v),
-            Claimed::Load(g) => Claim::Load(g),
-            Claimed::Wait(w) => Claim::Wait(w),
-            Claimed::Busy => unreachable!("only refresh claims can be busy"),
-        })
+        self.claim_for_load(key, Some(std::thread::current().id()), false)
     }
 
     /// Like [`claim_load`](Self::claim_load) without the re-entrance check, for loads driven
     /// by futures or event-loop tasks, where one thread interleaves many loads.
     pub fn claim_load_detached(&self, key: K) -> Claim<K, V, S> {
-        match self.claim_as(key, ClaimMode::Load, None, true) {
-            Ok(Claimed::Present(v)) => Claim::Present(v),
-            Ok(Claimed::Load(g)) => Claim::Load(g),
-            Ok(Claimed::Wait(w)) => Claim::Wait(w),
-            Ok(Claimed::Busy) | Err(_) => {
-                unreachable!("detached load claims neither busy nor recursive")
-            }
-        }
+        self.claim_for_load(key, None, true)
+            .unwrap_or_else(|_| unreachable!("a claim without an owner is never recursive"))
+    }
+
+    /// A load claim as the public API sees it (a load claim is never `Busy`).
+    fn claim_for_load(
+        &self,
+        key: K,
+        owner: Option<std::thread::ThreadId>,
+        record: bool,
+    ) -> Result<Claim<K, V, S>, RecursiveLoad> {
+        self.claim_as(key, ClaimMode::Load, owner, record)
+            .map(|c| match c {
+                Claimed::Present(v) => Claim::Present(v),
+                Claimed::Load(g) => Claim::Load(g),
+                Claimed::Wait(w) => Claim::Wait(w),
+                Claimed::Busy => unreachable!("only refresh claims can be busy"),
+            })
     }
 
     pub(crate) fn claim_as(
