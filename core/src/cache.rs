@@ -86,6 +86,9 @@ pub(crate) struct Inner<K, V, S> {
     /// Whether deadlines exist at all; switched on for good by the first `insert_with_ttl`
     /// so caches without expiry never read the clock on a hit.
     expiry_on: AtomicBool,
+    /// Hits are counted in the entry (TinyLFU) rather than queued in the read buffer (LRU,
+    /// whose order must be exact).
+    lazy_hits: bool,
     pub(crate) config: Config<K, V>,
     pub(crate) clock: Clock,
     pub(crate) counters: GlobalCounters,
@@ -154,6 +157,7 @@ where
                 entry_count: AtomicU64::new(0),
                 weighted_size: AtomicU64::new(0),
                 expiry_on: AtomicBool::new(config.expiry.enabled),
+                lazy_hits: config.policy == crate::EvictionPolicy::TinyLfu,
                 config,
                 clock,
                 counters: GlobalCounters::default(),
@@ -252,6 +256,10 @@ where
                 );
             }
         }
+        let lazy = record && self.inner.lazy_hits;
+        if lazy {
+            e.record_hit();
+        }
         let value = e.value.clone();
         let written = e.written;
         let custom_read = record && cfg.custom_expiry.is_some();
@@ -261,7 +269,17 @@ where
             if let Some((k, deadline)) = key_for_expiry {
                 self.apply_read_expiry(idx, local, gen, &k, &value, now, deadline);
             }
-            self.record_hit(self.global_id(idx, local), gen);
+            if lazy {
+                self.inner
+                    .reads
+                    .stripe()
+                    .counters
+                    .0
+                    .hits
+                    .fetch_add(1, Ordering::Relaxed);
+            } else {
+                self.record_hit(self.global_id(idx, local), gen);
+            }
         }
         Some((value, written))
     }
@@ -349,11 +367,7 @@ where
             offer = stripe.offer(event);
         }
         if offer != Offer::Added {
-            stripe
-                .counters
-                .0
-                .dropped_hits
-                .fetch_add(1, Ordering::Relaxed);
+            stripe.counters.0.hits.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -470,6 +484,7 @@ where
                     written: now,
                     own_deadline: own,
                     weight,
+                    hits: AtomicU8::new(0),
                 };
                 let (local, gen) = shard.insert_new(&self.inner.hasher, hash, stored);
                 self.log_op(
@@ -688,7 +703,7 @@ where
     pub fn stats(&self) -> CacheStats {
         let mut s = CacheStats::default();
         for stripe in self.inner.reads.stripes() {
-            s.hits += stripe.counters.0.dropped_hits.load(Ordering::Relaxed) + stripe.queued();
+            s.hits += stripe.counters.0.hits.load(Ordering::Relaxed) + stripe.queued();
             s.misses += stripe.counters.0.misses.load(Ordering::Relaxed);
         }
         let g = &self.inner.counters;
@@ -764,13 +779,15 @@ where
     ) -> bool {
         // Reads first: they happened before the writes still in the logs (in one thread,
         // exactly; every write drains at once when uncontended).
-        let drained = self.inner.reads.drain(|event| {
-            policy.record_access((event >> 32) as u32, event as u32);
-        });
-        self.inner
-            .counters
-            .drained_hits
-            .fetch_add(drained, Ordering::Relaxed);
+        if !self.inner.lazy_hits {
+            let drained = self.inner.reads.drain(|event| {
+                policy.record_access((event >> 32) as u32, event as u32);
+            });
+            self.inner
+                .counters
+                .drained_hits
+                .fetch_add(drained, Ordering::Relaxed);
+        }
         let mut ops: Vec<(u64, usize, WriteOp)> = Vec::new();
         for (word, bits) in self.inner.dirty.iter().enumerate() {
             let mut mask = bits.swap(0, Ordering::AcqRel);
@@ -848,7 +865,8 @@ where
             }
         }
 
-        policy.evict(&mut victims);
+        let mut ext = |id: u32, gen: u32| self.take_hits(id, gen);
+        policy.evict(&mut victims, &mut ext);
         for v in victims.drain(..) {
             let (idx, local) = self.split_id(v.id);
             let mut s = self.inner.shards[idx].0.write();
@@ -860,8 +878,15 @@ where
                 removed.push((e.key, e.value, RemovalCause::Size));
             }
         }
-        policy.climb();
+        policy.climb(&mut ext);
         more || !self.inner.reads.is_empty() && budget == usize::MAX
+    }
+
+    /// The hits readers counted in an entry since the policy last visited it.
+    fn take_hits(&self, id: u32, gen: u32) -> u8 {
+        let (idx, local) = self.split_id(id);
+        let s = self.inner.shards[idx].0.read();
+        s.live_at(local, gen).map_or(0, Stored::take_hits)
     }
 
     fn account_eviction(&self, e: &Stored<K, V>) {

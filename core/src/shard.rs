@@ -9,7 +9,7 @@
 
 use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use hashbrown::HashTable;
@@ -28,12 +28,35 @@ pub(crate) struct Stored<K, V> {
     /// Whether the deadline is the entry's own (per-entry expiry) rather than the cache-wide one.
     pub(crate) own_deadline: bool,
     pub(crate) weight: u32,
+    /// Hits since the policy last looked (TinyLFU), saturating at
+    /// [`MAX_REFS`](crate::policy::MAX_REFS): a reader bumps it under the shared lock it
+    /// already holds, on a line it already loaded, and once saturated only reads it, so hot
+    /// entries are not written by every reader.
+    pub(crate) hits: AtomicU8,
 }
 
 impl<K, V> Stored<K, V> {
     #[inline]
     pub(crate) fn deadline(&self) -> u64 {
         self.deadline.load(Ordering::Relaxed)
+    }
+
+    /// Counts a hit for the policy. A plain load and store, not an atomic add: two readers
+    /// racing may count one hit, which the policy's estimate tolerates.
+    #[inline]
+    pub(crate) fn record_hit(&self) {
+        let h = self.hits.load(Ordering::Relaxed);
+        if h < crate::policy::MAX_REFS {
+            self.hits.store(h + 1, Ordering::Relaxed);
+        }
+    }
+
+    /// Takes the hits counted since the last call.
+    pub(crate) fn take_hits(&self) -> u8 {
+        match self.hits.load(Ordering::Relaxed) {
+            0 => 0,
+            _ => self.hits.swap(0, Ordering::Relaxed),
+        }
     }
 }
 

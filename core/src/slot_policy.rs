@@ -76,7 +76,7 @@ impl SlotPolicy {
     /// Slots to drop so the total weight fits the capacity, in eviction order. They are
     /// already forgotten by the policy.
     pub fn evict(&mut self, out: &mut Vec<u32>) {
-        self.policy.evict(&mut self.scratch);
+        self.policy.evict(&mut self.scratch, &mut |_, _| 0);
         out.extend(self.scratch.drain(..).map(|v| v.id));
     }
 
@@ -104,7 +104,7 @@ impl SlotPolicy {
 
     /// Adapts the admission window to the recent hit rate; call after each batch of events.
     pub fn climb(&mut self) {
-        self.policy.climb();
+        self.policy.climb(&mut |_, _| 0);
     }
 
     /// Live slots, coldest (next to be evicted) first.

@@ -46,12 +46,13 @@ impl CacheStats {
     }
 }
 
-/// Counters of one stripe; the cache sums the stripes when asked. Hits are not counted here:
-/// every hit is an event in the stripe's ring, counted when drained (or while still queued),
-/// so a hit costs no counter update. Only hits whose event was dropped are added here.
+/// Counters of one stripe; the cache sums the stripes when asked. Under LRU every hit is an
+/// event in the stripe's ring, counted when drained (or while still queued), and only hits
+/// whose event was dropped are added here; under TinyLFU hits leave no event and are all
+/// counted here.
 #[derive(Default)]
 pub(crate) struct StripeCounters {
-    pub(crate) dropped_hits: AtomicU64,
+    pub(crate) hits: AtomicU64,
     pub(crate) misses: AtomicU64,
 }
 

@@ -70,11 +70,17 @@ impl List {
         }
     }
 
-    pub(crate) fn pop_front(&mut self, nodes: &mut [Node]) -> Option<u32> {
-        let id = self.head;
-        (id != NIL).then(|| {
-            self.unlink(nodes, id);
-            id
-        })
+    /// Links `id` just before `at` (which must be in this list).
+    pub(crate) fn insert_before(&mut self, nodes: &mut [Node], at: u32, id: u32) {
+        let prev = nodes[at as usize].prev;
+        let n = &mut nodes[id as usize];
+        n.prev = prev;
+        n.next = at;
+        nodes[at as usize].prev = id;
+        if prev == NIL {
+            self.head = id;
+        } else {
+            nodes[prev as usize].next = id;
+        }
     }
 }

@@ -44,6 +44,11 @@ const TRANSFER_THRESHOLD: usize = 1000;
 /// Candidates this frequent are sometimes admitted anyway, so an attacker cannot pin a victim
 /// by inflating its frequency (hash flooding), as in Caffeine.
 const ADMIT_HASHDOS_THRESHOLD: u8 = 6;
+/// Hits remembered per entry between visits: the sketch's counters saturate at 15 anyway.
+pub(crate) const MAX_REFS: u8 = 15;
+/// Entries given a second chance per visit of a queue's head, so one eviction stays bounded
+/// however many entries were hit since the last one.
+const SECOND_CHANCES: usize = 256;
 
 /// An entry the policy decided to drop: the caller removes it from the map if the slot still
 /// holds this generation.
@@ -81,6 +86,10 @@ pub(crate) struct Policy {
     kind: EvictionPolicy,
     nodes: Vec<Node>,
     window: List,
+    /// The oldest window entry added since the last eviction (NIL if none): entries given a
+    /// second chance go before it, so the newest entries stay the most recent, as they would
+    /// if each hit had moved its entry when it happened.
+    fresh: u32,
     probation: List,
     protected: List,
     sketch: FrequencySketch,
@@ -119,6 +128,7 @@ impl Policy {
             kind,
             nodes: Vec::new(),
             window: List::default(),
+            fresh: NIL,
             probation: List::default(),
             protected: List::default(),
             sketch: FrequencySketch::new(sketch_capacity),
@@ -257,6 +267,9 @@ impl Policy {
                 node.queue = Queue::Window;
                 self.window.push_back(&mut self.nodes, id);
                 self.window_size += u64::from(weight);
+                if self.fresh == NIL {
+                    self.fresh = id;
+                }
             }
         }
     }
@@ -266,6 +279,9 @@ impl Policy {
         let w = u64::from(node.weight);
         match node.queue {
             Queue::Window => {
+                if self.fresh == id {
+                    self.fresh = node.next;
+                }
                 self.window.unlink(&mut self.nodes, id);
                 self.window_size -= w;
             }
@@ -307,11 +323,33 @@ impl Policy {
         *node = Node::FREE;
     }
 
-    /// A hit.
+    /// A hit. LRU applies it at once (its order must be exact); TinyLFU only counts it, and
+    /// applies the count when it next visits the entry (see [`Node::refs`]).
     pub(crate) fn record_access(&mut self, id: u32, gen: u32) {
-        if self.live(id, gen) {
-            self.touch(id);
+        if !self.live(id, gen) {
+            return;
         }
+        match self.kind {
+            EvictionPolicy::Lru => self.touch(id),
+            EvictionPolicy::TinyLfu => {
+                let n = &mut self.nodes[id as usize];
+                n.refs = n.refs.saturating_add(1).min(MAX_REFS);
+            }
+        }
+    }
+
+    /// Collects the hits an entry got since the last visit (the policy's own count plus those
+    /// the caller recorded outside the policy lock) and feeds them to the sketch, so
+    /// frequencies are as if every hit had been applied when it happened. Returns how many.
+    fn take_refs(&mut self, id: u32, ext: &mut impl FnMut(u32, u32) -> u8) -> u8 {
+        let n = &mut self.nodes[id as usize];
+        let refs = n.refs.saturating_add(ext(id, n.gen)).min(MAX_REFS);
+        n.refs = 0;
+        let hash = u64::from(n.hash);
+        for _ in 0..refs {
+            self.sketch.increment(hash);
+        }
+        refs
     }
 
     fn touch(&mut self, id: u32) {
@@ -320,7 +358,12 @@ impl Policy {
             self.sketch.increment(u64::from(node.hash));
         }
         match node.queue {
-            Queue::Window => self.window.move_to_back(&mut self.nodes, id),
+            Queue::Window => {
+                if self.fresh == id && node.next != NIL {
+                    self.fresh = node.next;
+                }
+                self.window.move_to_back(&mut self.nodes, id);
+            }
             Queue::Probation if self.kind == EvictionPolicy::Lru => {
                 self.probation.move_to_back(&mut self.nodes, id)
             }
@@ -370,8 +413,9 @@ impl Policy {
         })
     }
 
-    /// Chooses and drops entries until the policy's weighted size fits the maximum.
-    pub(crate) fn evict(&mut self, out: &mut Vec<Victim>) {
+    /// Chooses and drops entries until the policy's weighted size fits the maximum. `ext`
+    /// returns (and clears) the hits recorded outside the policy for an entry.
+    pub(crate) fn evict(&mut self, out: &mut Vec<Victim>, ext: &mut impl FnMut(u32, u32) -> u8) {
         // The window is trimmed only once the cache is full. Trimming it while the cache fills
         // (as Caffeine does) fills the protected segment with whatever was hit early, where it
         // stays: that cost 0.3 points of mean hit ratio on the shared traces and wrecked
@@ -389,8 +433,9 @@ impl Policy {
                 }
             }
             EvictionPolicy::TinyLfu => {
-                let candidates = self.evict_from_window();
-                self.evict_from_main(candidates, out);
+                let candidates = self.evict_from_window(ext);
+                self.evict_from_main(candidates, out, ext);
+                self.fresh = NIL;
             }
         }
     }
@@ -406,12 +451,28 @@ impl Policy {
     }
 
     /// Moves the window's overflow to the back of probation, where each competes for admission.
-    fn evict_from_window(&mut self) -> usize {
+    /// An entry hit since its last visit goes round the window again instead (the window is a
+    /// CLOCK, an approximate LRU).
+    fn evict_from_window(&mut self, ext: &mut impl FnMut(u32, u32) -> u8) -> usize {
         let mut candidates = 0;
+        let mut chances = 0;
         while self.window_size > self.window_maximum {
-            let Some(id) = self.window.pop_front(&mut self.nodes) else {
+            let Some(id) = self.window.head_id() else {
                 break;
             };
+            if id != self.fresh && chances < SECOND_CHANCES && self.take_refs(id, ext) > 0 {
+                chances += 1;
+                self.window.unlink(&mut self.nodes, id);
+                match self.fresh {
+                    NIL => self.window.push_back(&mut self.nodes, id),
+                    at => self.window.insert_before(&mut self.nodes, at, id),
+                }
+                continue;
+            }
+            if self.fresh == id {
+                self.fresh = self.nodes[id as usize].next;
+            }
+            self.window.unlink(&mut self.nodes, id);
             let w = u64::from(self.nodes[id as usize].weight);
             self.window_size -= w;
             self.nodes[id as usize].queue = Queue::Probation;
@@ -423,7 +484,12 @@ impl Policy {
 
     /// Caffeine's duel: the newest candidate from the window against probation's LRU victim,
     /// falling back to protected and then the window when probation runs dry.
-    fn evict_from_main(&mut self, mut candidates: usize, out: &mut Vec<Victim>) {
+    fn evict_from_main(
+        &mut self,
+        mut candidates: usize,
+        out: &mut Vec<Victim>,
+        ext: &mut impl FnMut(u32, u32) -> u8,
+    ) {
         #[derive(PartialEq)]
         enum From {
             Probation,
@@ -434,7 +500,26 @@ impl Policy {
         let mut candidate_from_window = false;
         let mut victim = self.probation.head;
         let mut candidate = self.probation.tail;
+        let mut chances = 0;
         while self.weighted_size > self.maximum {
+            // Probation's victim was hit since it entered: promote it, as an exact SLRU would
+            // have on the hit, and take the next one.
+            if victim_queue == From::Probation
+                && victim != NIL
+                && victim != candidate
+                && chances < SECOND_CHANCES
+                && self.take_refs(victim, ext) > 0
+            {
+                chances += 1;
+                let next = self.nodes[victim as usize].next;
+                self.probation.unlink(&mut self.nodes, victim);
+                let node = &mut self.nodes[victim as usize];
+                node.queue = Queue::Protected;
+                self.protected_size += u64::from(node.weight);
+                self.protected.push_back(&mut self.nodes, victim);
+                victim = next;
+                continue;
+            }
             if candidates == 0 && !candidate_from_window {
                 candidate = self.window.head;
                 candidate_from_window = true;
@@ -568,42 +653,51 @@ impl Policy {
     }
 
     /// Applies the window resizing the ghosts asked for; called after each drain.
-    pub(crate) fn climb(&mut self) {
+    pub(crate) fn climb(&mut self, ext: &mut impl FnMut(u32, u32) -> u8) {
         if self.kind != EvictionPolicy::TinyLfu {
             return;
         }
-        self.demote_from_protected();
+        self.demote_from_protected(ext);
         let amount = self.pending_adjustment.trunc();
         self.pending_adjustment -= amount;
         match amount as i64 {
             0 => {}
-            a if a > 0 => self.increase_window(a as u64),
+            a if a > 0 => self.increase_window(a as u64, ext),
             a => self.decrease_window(a.unsigned_abs()),
         }
     }
 
-    fn demote_from_protected(&mut self) {
-        for _ in 0..TRANSFER_THRESHOLD {
+    /// Moves protected's overflow to probation; an entry hit since its last visit goes round
+    /// protected again instead.
+    fn demote_from_protected(&mut self, ext: &mut impl FnMut(u32, u32) -> u8) {
+        let mut chances = 0;
+        for _ in 0..TRANSFER_THRESHOLD + SECOND_CHANCES {
             if self.protected_size <= self.protected_maximum {
                 break;
             }
-            let Some(id) = self.protected.pop_front(&mut self.nodes) else {
+            let Some(id) = self.protected.head_id() else {
                 break;
             };
+            if chances < SECOND_CHANCES && self.take_refs(id, ext) > 0 {
+                chances += 1;
+                self.protected.move_to_back(&mut self.nodes, id);
+                continue;
+            }
+            self.protected.unlink(&mut self.nodes, id);
             self.protected_size -= u64::from(self.nodes[id as usize].weight);
             self.nodes[id as usize].queue = Queue::Probation;
             self.probation.push_back(&mut self.nodes, id);
         }
     }
 
-    fn increase_window(&mut self, amount: u64) {
+    fn increase_window(&mut self, amount: u64, ext: &mut impl FnMut(u32, u32) -> u8) {
         if self.protected_maximum == 0 {
             return;
         }
         let mut quota = amount.min(self.protected_maximum);
         self.protected_maximum -= quota;
         self.window_maximum += quota;
-        self.demote_from_protected();
+        self.demote_from_protected(ext);
         for _ in 0..TRANSFER_THRESHOLD {
             let mut from_probation = true;
             let mut id = self.probation.head;
@@ -650,6 +744,9 @@ impl Policy {
                 break;
             }
             quota -= w;
+            if self.fresh == id {
+                self.fresh = self.nodes[id as usize].next;
+            }
             self.window.unlink(&mut self.nodes, id);
             self.window_size -= w;
             self.nodes[id as usize].queue = Queue::Probation;
@@ -714,7 +811,7 @@ mod tests {
 
     fn run(p: &mut Policy) -> Vec<u32> {
         let mut out = Vec::new();
-        p.evict(&mut out);
+        p.evict(&mut out, &mut |_, _| 0);
         out.into_iter().map(|v| v.id).collect()
     }
 
@@ -787,12 +884,12 @@ mod tests {
                 key_of.insert(id, k);
                 p.record_add(id, 1, k.wrapping_mul(0x9E37_79B9_7F4A_7C15), 1, NEVER);
                 let mut out = Vec::new();
-                p.evict(&mut out);
+                p.evict(&mut out, &mut |_, _| 0);
                 for v in out {
                     slot_of.remove(&key_of[&v.id]);
                 }
             }
-            p.climb();
+            p.climb(&mut |_, _| 0);
         }
         hits as f64 / (keys.len() - measure_from) as f64
     }
@@ -807,15 +904,19 @@ mod tests {
         // Each policy has its own random sketch seed: every one of them must adapt. (With ghost
         // lists of a quarter of the capacity, a third of them stayed stuck with a small window:
         // the keys came back just after the ghosts had forgotten them.)
-        let adapted: Vec<f64> = (0..5)
+        let adapted: Vec<(f64, u64)> = (0..5)
             .map(|_| {
                 let mut p = Policy::new(EvictionPolicy::TinyLfu, 1000, false, 1);
-                replay(&mut p, &keys, 70_000)
+                let ratio = replay(&mut p, &keys, 70_000);
+                (ratio, p.window_maximum)
             })
             .collect();
+        // The window takes all it may (protected's share); a fixed 1% window would hit almost
+        // nothing. The window is a CLOCK, so a key hit in it stays one extra lap (an exact LRU
+        // reaches 0.49 here, CLOCK 0.39): the price of hits that cost no list moves.
         assert!(
-            adapted.iter().all(|&r| r > 0.45),
-            "hit ratios once adapted: {adapted:?}"
+            adapted.iter().all(|&(r, w)| r > 0.37 && w > 750),
+            "hit ratios and windows once adapted: {adapted:?}"
         );
     }
 

@@ -30,6 +30,10 @@ pub(crate) struct Node {
     pub(crate) queue: Queue,
     /// Re-admitted from the rejected ghosts: wins its admission duel.
     pub(crate) returning: bool,
+    /// Hits not yet applied (TinyLFU), saturating at 15: folded into the sketch and the
+    /// entry's queue position when the policy next visits the entry (CLOCK-style), so a hit
+    /// costs a counter bump instead of list surgery.
+    pub(crate) refs: u8,
 }
 
 impl Node {
@@ -41,5 +45,6 @@ impl Node {
         gen: 0,
         queue: Queue::Free,
         returning: false,
+        refs: 0,
     };
 }
