@@ -346,9 +346,8 @@ impl Policy {
         let n = &mut self.nodes[id as usize];
         let refs = n.refs.saturating_add(ext(id, n.gen)).min(MAX_REFS);
         n.refs = 0;
-        let hash = u64::from(n.hash);
-        for _ in 0..refs {
-            self.sketch.increment(hash);
+        if refs > 0 {
+            self.sketch.increment_by(u64::from(n.hash), refs);
         }
         refs
     }
