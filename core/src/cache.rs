@@ -242,7 +242,7 @@ where
         let mut now = 0;
         if self.expiry_on() || cfg.refresh_after.is_some() {
             now = self.inner.clock.now();
-            if e.deadline() <= now {
+            if shard.deadline(local) <= now {
                 drop(shard);
                 if record {
                     self.record_miss();
@@ -250,10 +250,12 @@ where
                 return None;
             }
             if record && !e.own_deadline && cfg.expiry.tti.is_some() {
-                e.deadline.store(
-                    cfg.expiry.shared_deadline(e.written, now),
-                    Ordering::Relaxed,
-                );
+                if let Some(t) = shard.times_at(local) {
+                    t.deadline.store(
+                        cfg.expiry.shared_deadline(t.written, now),
+                        Ordering::Relaxed,
+                    );
+                }
             }
         }
         let lazy = record && self.inner.lazy_hits;
@@ -261,9 +263,9 @@ where
             e.record_hit();
         }
         let value = e.value.clone();
-        let written = e.written;
+        let written = shard.written(local);
         let custom_read = record && cfg.custom_expiry.is_some();
-        let key_for_expiry = custom_read.then(|| (e.key.clone(), e.deadline()));
+        let key_for_expiry = custom_read.then(|| (e.key.clone(), shard.deadline(local)));
         drop(shard);
         if record {
             if let Some((k, deadline)) = key_for_expiry {
@@ -302,9 +304,20 @@ where
         };
         let at = self.inner.clock.instant_at(now);
         if let Some(d) = exp.expire_after_read(key, value, at, remaining(deadline, now)) {
+            let deadline = deadline_after(now, d);
             let shard = self.inner.shards[idx].0.read();
-            if let Some(e) = shard.live_at(local, gen) {
-                e.deadline.store(deadline_after(now, d), Ordering::Relaxed);
+            if shard.live_at(local, gen).is_some() {
+                if let Some(t) = shard.times_at(local) {
+                    t.deadline.store(deadline, Ordering::Relaxed);
+                    return;
+                }
+                // No times stored for this shard yet: the first deadline needs the write lock.
+                drop(shard);
+                let mut shard = self.inner.shards[idx].0.write();
+                if shard.live_at(local, gen).is_some() {
+                    let written = shard.written(local);
+                    shard.set_times(local, deadline, written);
+                }
             }
         }
     }
@@ -330,7 +343,7 @@ where
         let Some(local) = shard.find(hash, key) else {
             return false;
         };
-        !self.expiry_on() || shard.stored(local).deadline() > self.inner.clock.now()
+        !self.expiry_on() || shard.deadline(local) > self.inner.clock.now()
     }
 
     /// Remaining time to live of `key`'s entry: `None` if absent or expired, `Some(None)` if it
@@ -343,7 +356,7 @@ where
         let hash = self.hash(key);
         let shard = self.shard(hash).read();
         let local = shard.find(hash, key)?;
-        let deadline = shard.stored(local).deadline();
+        let deadline = shard.deadline(local);
         let now = self.inner.clock.now();
         if deadline <= now {
             return None;
@@ -404,7 +417,7 @@ where
             let shard = self.shard(hash).read();
             shard
                 .find(hash, key)
-                .map(|l| shard.stored(l).deadline())
+                .map(|l| shard.deadline(l))
                 .filter(|&d| d > now)
         };
         match current {
@@ -442,20 +455,20 @@ where
             let mut shard = self.inner.shards[idx].0.write();
             if let Some(local) = shard.find(hash, &key) {
                 let gen = shard.slots[local as usize].gen;
+                let current = shard.deadline(local);
                 let e = shard.stored_mut(local);
-                let expired = self.expiry_on() && e.deadline() <= now;
+                let expired = self.expiry_on() && current <= now;
                 let (deadline, own) = match choice {
                     DeadlineChoice::Shared => (shared(), false),
                     DeadlineChoice::Own(d) => (d, true),
                     DeadlineChoice::Keep if expired => (shared(), false),
-                    DeadlineChoice::Keep => (e.deadline(), e.own_deadline),
+                    DeadlineChoice::Keep => (current, e.own_deadline),
                 };
                 let old = std::mem::replace(&mut e.value, value);
                 weight_delta -= i64::from(e.weight);
                 e.weight = weight;
-                e.written = now;
-                e.deadline.store(deadline, Ordering::Relaxed);
                 e.own_deadline = own;
+                shard.set_times(local, deadline, now);
                 let cause = if expired {
                     RemovalCause::Expired
                 } else {
@@ -480,13 +493,12 @@ where
                 let stored = Stored {
                     key,
                     value,
-                    deadline: AtomicU64::new(deadline),
-                    written: now,
                     own_deadline: own,
                     weight,
                     hits: AtomicU8::new(0),
                 };
                 let (local, gen) = shard.insert_new(&self.inner.hasher, hash, stored);
+                shard.set_times(local, deadline, now);
                 self.log_op(
                     &mut *shard,
                     idx,
@@ -561,15 +573,17 @@ where
             let mut shard = self.inner.shards[idx].0.write();
             let local = shard.find(hash, key)?;
             let gen = shard.slots[local as usize].gen;
+            let deadline = shard.deadline(local);
             let stored = shard.remove_at(hash, local);
             self.log_op(&mut *shard, idx, WriteOp::Remove { local, gen });
-            stored
+            (stored, deadline)
         };
+        let (stored, deadline) = stored;
         self.inner.entry_count.fetch_sub(1, Ordering::Relaxed);
         self.inner
             .weighted_size
             .fetch_sub(u64::from(stored.weight), Ordering::Relaxed);
-        let expired = self.expiry_on() && stored.deadline() <= self.inner.clock.now();
+        let expired = self.expiry_on() && deadline <= self.inner.clock.now();
         let out = (!expired).then(|| stored.value.clone());
         let cause = if expired {
             self.inner.counters.record_eviction(stored.weight);
@@ -599,7 +613,7 @@ where
             let drained = {
                 let mut s = shard.0.write();
                 let drained = s.drain_all();
-                for (local, gen, _) in &drained {
+                for (local, gen, _, _) in &drained {
                     self.log_op(
                         &mut *s,
                         idx,
@@ -612,12 +626,12 @@ where
                 drained
             };
             let mut pending = Vec::with_capacity(drained.len());
-            for (_, _, e) in drained {
+            for (_, _, deadline, e) in drained {
                 self.inner.entry_count.fetch_sub(1, Ordering::Relaxed);
                 self.inner
                     .weighted_size
                     .fetch_sub(u64::from(e.weight), Ordering::Relaxed);
-                let cause = if self.expiry_on() && e.deadline() <= now {
+                let cause = if self.expiry_on() && deadline <= now {
                     self.inner.counters.record_eviction(e.weight);
                     RemovalCause::Expired
                 } else {
@@ -640,8 +654,8 @@ where
             let snapshot: Vec<(u32, u32, K, V)> = {
                 let s = shard.0.read();
                 s.entries()
-                    .filter(|(_, _, e)| !self.expiry_on() || e.deadline() > now)
-                    .map(|(l, g, e)| (l, g, e.key.clone(), e.value.clone()))
+                    .filter(|&(_, _, deadline, _)| !self.expiry_on() || deadline > now)
+                    .map(|(l, g, _, e)| (l, g, e.key.clone(), e.value.clone()))
                     .collect()
             };
             let doomed: Vec<(u32, u32, K)> = snapshot
@@ -847,10 +861,10 @@ where
             for v in victims.drain(..) {
                 let (idx, local) = self.split_id(v.id);
                 let mut s = self.inner.shards[idx].0.write();
-                let deadline = match s.live_at(local, v.gen) {
-                    Some(e) => e.deadline(),
-                    None => continue,
-                };
+                if s.live_at(local, v.gen).is_none() {
+                    continue;
+                }
+                let deadline = s.deadline(local);
                 if deadline <= now {
                     let hash = self.hash(&s.stored(local).key);
                     let e = s.remove_at(hash, local);
@@ -932,7 +946,7 @@ where
             let s = self.inner.shards[idx].0.read();
             if let Some(slot) = s.slots.get(local as usize) {
                 if let Some(e) = &slot.entry {
-                    if !self.expiry_on() || e.deadline() > now {
+                    if !self.expiry_on() || s.deadline(local) > now {
                         keys.push(e.key.clone());
                     }
                 }

@@ -221,7 +221,7 @@ where
             // Filled between the lock-free look and the write lock?
             if let Some(local) = shard.find(hash, &key) {
                 let e = shard.stored(local);
-                if !self.expiry_on() || e.deadline() > self.inner.clock.now() {
+                if !self.expiry_on() || shard.deadline(local) > self.inner.clock.now() {
                     return Ok(Claimed::Present(e.value.clone()));
                 }
             }

@@ -10,21 +10,18 @@
 use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+
+use crate::clock::NEVER;
 use std::sync::Arc;
 
 use hashbrown::HashTable;
 
 use crate::loader::LoadSlot;
 
-/// A live entry.
+/// A live entry. Its times live beside it in [`Shard::times`], only in caches that use them.
 pub(crate) struct Stored<K, V> {
     pub(crate) key: K,
     pub(crate) value: V,
-    /// Effective deadline in ticks ([`crate::clock::NEVER`] if none). Atomic because reads
-    /// extend it under the shared lock (time-to-idle).
-    pub(crate) deadline: AtomicU64,
-    /// When the value was last written, in ticks (time-to-live, refresh-after-write).
-    pub(crate) written: u64,
     /// Whether the deadline is the entry's own (per-entry expiry) rather than the cache-wide one.
     pub(crate) own_deadline: bool,
     pub(crate) weight: u32,
@@ -35,12 +32,18 @@ pub(crate) struct Stored<K, V> {
     pub(crate) hits: AtomicU8,
 }
 
-impl<K, V> Stored<K, V> {
-    #[inline]
-    pub(crate) fn deadline(&self) -> u64 {
-        self.deadline.load(Ordering::Relaxed)
-    }
+/// An entry's times, kept apart from [`Stored`] so that caches without expiry or refresh do
+/// not pay 16 bytes an entry for them (and a `u64 -> u64` slot fits 32 bytes, two to a cache
+/// line, instead of straddling lines).
+pub(crate) struct Times {
+    /// Effective deadline in ticks ([`NEVER`] if none). Atomic because reads extend it under
+    /// the shared lock (time-to-idle).
+    pub(crate) deadline: AtomicU64,
+    /// When the value was last written, in ticks (time-to-live, refresh-after-write).
+    pub(crate) written: u64,
+}
 
+impl<K, V> Stored<K, V> {
     /// Counts a hit for the policy. A plain load and store, not an atomic add: two readers
     /// racing may count one hit, which the policy's estimate tolerates.
     #[inline]
@@ -92,6 +95,9 @@ pub(crate) enum WriteOp {
 pub(crate) struct Shard<K, V> {
     table: HashTable<u32>,
     pub(crate) slots: Vec<Slot<K, V>>,
+    /// Times of the slots, by slot; empty until some entry has a deadline or a write time
+    /// (a slot past its end has neither).
+    times: Vec<Times>,
     free: Vec<u32>,
     /// Pending writes with their global sequence numbers, oldest first.
     pub(crate) log: Vec<(u64, WriteOp)>,
@@ -104,6 +110,7 @@ impl<K, V> Default for Shard<K, V> {
         Self {
             table: HashTable::new(),
             slots: Vec::new(),
+            times: Vec::new(),
             free: Vec::new(),
             log: Vec::new(),
             loads: HashTable::new(),
@@ -142,6 +149,45 @@ impl<K: Hash + Eq, V> Shard<K, V> {
             .entry
             .as_mut()
             .expect("indexed slot holds an entry")
+    }
+
+    /// The deadline of the entry in `local` ([`NEVER`] if it has none).
+    #[inline]
+    pub(crate) fn deadline(&self, local: u32) -> u64 {
+        self.times
+            .get(local as usize)
+            .map_or(NEVER, |t| t.deadline.load(Ordering::Relaxed))
+    }
+
+    /// When the entry in `local` was last written (0 if the cache does not keep time).
+    #[inline]
+    pub(crate) fn written(&self, local: u32) -> u64 {
+        self.times.get(local as usize).map_or(0, |t| t.written)
+    }
+
+    /// The times of `local`, if stored: readers may move the deadline through it.
+    #[inline]
+    pub(crate) fn times_at(&self, local: u32) -> Option<&Times> {
+        self.times.get(local as usize)
+    }
+
+    /// Records the times of the entry in `local`, growing the times only when there is
+    /// something to keep.
+    pub(crate) fn set_times(&mut self, local: u32, deadline: u64, written: u64) {
+        let i = local as usize;
+        if i >= self.times.len() {
+            if deadline == NEVER && written == 0 {
+                return;
+            }
+            self.times
+                .resize_with(self.slots.len().max(i + 1), || Times {
+                    deadline: AtomicU64::new(NEVER),
+                    written: 0,
+                });
+        }
+        let t = &mut self.times[i];
+        *t.deadline.get_mut() = deadline;
+        t.written = written;
     }
 
     /// Stores a new entry (the key must be absent) and returns its slot and generation.
@@ -192,24 +238,68 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         }
     }
 
-    /// Removes every entry, returning them with their slot and generation.
-    pub(crate) fn drain_all(&mut self) -> Vec<(u32, u32, Stored<K, V>)> {
+    /// Removes every entry, returning them with their slot, generation and deadline.
+    pub(crate) fn drain_all(&mut self) -> Vec<(u32, u32, u64, Stored<K, V>)> {
         self.table.clear();
         let mut out = Vec::new();
-        for (i, slot) in self.slots.iter_mut().enumerate() {
+        for i in 0..self.slots.len() {
+            let deadline = self.deadline(i as u32);
+            let slot = &mut self.slots[i];
             if let Some(e) = slot.entry.take() {
-                out.push((i as u32, slot.gen, e));
+                out.push((i as u32, slot.gen, deadline, e));
                 self.free.push(i as u32);
             }
         }
         out
     }
 
-    /// Live entries by slot, for iteration and predicate scans.
-    pub(crate) fn entries(&self) -> impl Iterator<Item = (u32, u32, &Stored<K, V>)> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| s.entry.as_ref().map(|e| (i as u32, s.gen, e)))
+    /// Live entries by slot with their deadlines, for iteration and predicate scans.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (u32, u32, u64, &Stored<K, V>)> {
+        self.slots.iter().enumerate().filter_map(|(i, s)| {
+            s.entry
+                .as_ref()
+                .map(|e| (i as u32, s.gen, self.deadline(i as u32), e))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two `u64 -> u64` slots per cache line: a lookup touches one line, and the memory
+    /// benchmark's bytes per entry depend on it.
+    #[test]
+    fn a_u64_slot_is_half_a_cache_line() {
+        assert!(std::mem::size_of::<Slot<u64, u64>>() <= 32);
+    }
+
+    #[test]
+    fn times_are_kept_only_once_some_entry_has_them() {
+        let mut s: Shard<u64, u64> = Shard::default();
+        let h = crate::RandomState::default();
+        let stored = |k| Stored {
+            key: k,
+            value: k,
+            own_deadline: false,
+            weight: 1,
+            hits: AtomicU8::new(0),
+        };
+        let (a, _) = s.insert_new(&h, h.hash_one(1u64), stored(1));
+        s.set_times(a, NEVER, 0);
+        assert!(s.times.is_empty());
+        let (b, _) = s.insert_new(&h, h.hash_one(2u64), stored(2));
+        s.set_times(b, 500, 7);
+        assert_eq!((s.deadline(a), s.written(a)), (NEVER, 0));
+        assert_eq!((s.deadline(b), s.written(b)), (500, 7));
+        s.remove_at(h.hash_one(2u64), b);
+        let (c, _) = s.insert_new(&h, h.hash_one(3u64), stored(3));
+        assert_eq!(c, b, "the freed slot is reused");
+        s.set_times(c, NEVER, 0);
+        assert_eq!(
+            s.deadline(c),
+            NEVER,
+            "a reused slot does not inherit a deadline"
+        );
     }
 }
