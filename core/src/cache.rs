@@ -451,6 +451,7 @@ where
         let shared = || cfg.expiry.shared_deadline(now, now);
         let mut notify: Option<(K, V, RemovalCause)> = None;
         let mut weight_delta: i64 = i64::from(weight);
+        let direct;
         {
             let mut shard = self.inner.shards[idx].0.write();
             if let Some(local) = shard.find(hash, &key) {
@@ -474,8 +475,8 @@ where
                 } else {
                     RemovalCause::Replaced
                 };
-                self.log_op(
-                    &mut *shard,
+                direct = self.log_or_apply(
+                    &mut shard,
                     idx,
                     WriteOp::Update {
                         local,
@@ -499,8 +500,8 @@ where
                 };
                 let (local, gen) = shard.insert_new(&self.inner.hasher, hash, stored);
                 shard.set_times(local, deadline, now);
-                self.log_op(
-                    &mut *shard,
+                direct = self.log_or_apply(
+                    &mut shard,
                     idx,
                     WriteOp::Add {
                         local,
@@ -526,14 +527,49 @@ where
                 .fetch_sub(weight_delta.unsigned_abs(), Ordering::Relaxed)
                 .wrapping_sub(weight_delta.unsigned_abs())
         };
+        let _ = size;
+        // Maintenance (if this write holds the policy) before the listener: no user code runs
+        // under the policy lock.
+        let applied = direct.is_some();
+        if let Some(policy) = direct {
+            self.maintain(policy, EXPIRE_BUDGET, true);
+        }
         if let Some((k, v, cause)) = notify {
             if cause == RemovalCause::Expired {
                 self.inner.counters.record_eviction(0);
             }
             self.notify_one(k, v, cause);
         }
-        let _ = size;
-        self.after_write();
+        if !applied {
+            self.after_write();
+        }
+    }
+
+    /// Hands a write to the policy at once when nothing else is waiting for it and no other
+    /// thread holds it (the common, uncontended case), returning the policy so the caller
+    /// maintains after letting go of the shard; otherwise logs it for the next maintenance.
+    /// Only TinyLFU takes the short cut: LRU must first apply the hits queued before the write.
+    /// Taking the policy lock under a shard lock is safe because it only tries: no thread
+    /// waits for a shard while it waits for the policy.
+    fn log_or_apply(
+        &self,
+        shard: &mut Shard<K, V>,
+        idx: usize,
+        op: WriteOp,
+    ) -> Option<MutexGuard<'_, Policy>> {
+        if self.inner.lazy_hits && self.inner.pending_ops.load(Ordering::Relaxed) == 0 {
+            if let Some(mut policy) = self.inner.policy.try_lock() {
+                // Re-read under the policy lock: a write logged by another shard in between
+                // must be replayed before this one.
+                if self.inner.pending_ops.load(Ordering::Acquire) == 0 {
+                    policy.enqueue(std::iter::once(self.event(idx, op)));
+                    policy.replay_queued(1);
+                    return Some(policy);
+                }
+            }
+        }
+        self.log_op(shard, idx, op);
+        None
     }
 
     /// Appends a write to its shard's log with a global sequence number, so the policy replays
@@ -804,6 +840,9 @@ where
         }
         let mut ops: Vec<(u64, usize, WriteOp)> = Vec::new();
         for (word, bits) in self.inner.dirty.iter().enumerate() {
+            if bits.load(Ordering::Relaxed) == 0 {
+                continue;
+            }
             let mut mask = bits.swap(0, Ordering::AcqRel);
             while mask != 0 {
                 let idx = word * 64 + mask.trailing_zeros() as usize;
@@ -813,36 +852,7 @@ where
             }
         }
         ops.sort_unstable_by_key(|&(seq, _, _)| seq);
-        policy.enqueue(ops.into_iter().map(|(_, idx, op)| match op {
-            WriteOp::Add {
-                local,
-                gen,
-                hash,
-                weight,
-                deadline,
-            } => Event::Add {
-                id: self.global_id(idx, local),
-                gen,
-                hash,
-                weight,
-                deadline,
-            },
-            WriteOp::Update {
-                local,
-                gen,
-                weight,
-                deadline,
-            } => Event::Update {
-                id: self.global_id(idx, local),
-                gen,
-                weight,
-                deadline,
-            },
-            WriteOp::Remove { local, gen } => Event::Remove {
-                id: self.global_id(idx, local),
-                gen,
-            },
-        }));
+        policy.enqueue(ops.into_iter().map(|(_, idx, op)| self.event(idx, op)));
         let limit = if budget == usize::MAX {
             usize::MAX
         } else {
@@ -901,6 +911,40 @@ where
         let (idx, local) = self.split_id(id);
         let s = self.inner.shards[idx].0.read();
         s.live_at(local, gen).map_or(0, Stored::take_hits)
+    }
+
+    /// A shard's logged write as the policy sees it (global slot ids).
+    fn event(&self, idx: usize, op: WriteOp) -> Event {
+        match op {
+            WriteOp::Add {
+                local,
+                gen,
+                hash,
+                weight,
+                deadline,
+            } => Event::Add {
+                id: self.global_id(idx, local),
+                gen,
+                hash,
+                weight,
+                deadline,
+            },
+            WriteOp::Update {
+                local,
+                gen,
+                weight,
+                deadline,
+            } => Event::Update {
+                id: self.global_id(idx, local),
+                gen,
+                weight,
+                deadline,
+            },
+            WriteOp::Remove { local, gen } => Event::Remove {
+                id: self.global_id(idx, local),
+                gen,
+            },
+        }
     }
 
     fn account_eviction(&self, e: &Stored<K, V>) {
