@@ -18,8 +18,11 @@ use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::BuildHasher;
 
-/// Fewest words in a table: eight blocks, so tiny caches still spread keys apart.
-const MIN_TABLE_LEN: u64 = 64;
+/// Fewest words in a table (4 KiB), which also sets the shortest sample period (5,120
+/// increments): with 64 words, caches of a few dozen entries halved their counts so often
+/// that a looping workload never built up a frequency; 512 measured +0.16 points of mean hit
+/// ratio on the shared traces, fixing the loop rows, without saturating tiny caches.
+const MIN_TABLE_LEN: u64 = 512;
 /// Most words in a table (128 MiB); beyond that more counters buy little accuracy.
 const MAX_TABLE_LEN: u64 = 1 << 24;
 /// Words per block: the four counters of a key share one 64-byte cache line.
@@ -279,15 +282,15 @@ mod tests {
     #[test]
     fn ensure_capacity_resizes_and_clears() {
         let mut sketch = FrequencySketch::new(16);
-        assert_eq!(sketch.table.len(), 64);
-        assert_eq!(sketch.block_mask, 7);
+        assert_eq!(sketch.table.len(), 512);
+        assert_eq!(sketch.block_mask, 63);
         let k = key(3);
         sketch.increment(k);
         sketch.increment(k);
 
         // Same table length: counts survive, the sample period follows the capacity.
-        sketch.ensure_capacity(40);
-        assert_eq!(sketch.table.len(), 64);
+        sketch.ensure_capacity(400);
+        assert_eq!(sketch.table.len(), 512);
         assert_eq!(sketch.frequency(k), 2);
 
         sketch.ensure_capacity(10_000);
@@ -298,21 +301,21 @@ mod tests {
         sketch.increment(k);
         assert_eq!(sketch.frequency(k), 1);
 
-        sketch.ensure_capacity(100);
-        assert_eq!(sketch.table.len(), 128);
-        assert_eq!(sketch.sample_size, 1000);
+        sketch.ensure_capacity(1000);
+        assert_eq!(sketch.table.len(), 1024);
+        assert_eq!(sketch.sample_size, 10_000);
         assert_eq!(sketch.frequency(k), 0);
     }
 
     #[test]
     fn table_sizes_are_clamped_powers_of_two() {
-        assert_eq!(table_len_for(0), 64);
-        assert_eq!(table_len_for(1), 64);
-        assert_eq!(table_len_for(65), 128);
+        assert_eq!(table_len_for(0), 512);
+        assert_eq!(table_len_for(1), 512);
+        assert_eq!(table_len_for(513), 1024);
         assert_eq!(table_len_for(1000), 1024);
         assert_eq!(table_len_for(1 << 24), 1 << 24);
         assert_eq!(table_len_for(u64::MAX), 1 << 24);
-        assert_eq!(sample_size_for(0), 640);
+        assert_eq!(sample_size_for(0), 5120);
         assert_eq!(sample_size_for(1000), 10_000);
         assert_eq!(sample_size_for(u64::MAX), 10 << 24);
         let tiny = FrequencySketch::new(0);
