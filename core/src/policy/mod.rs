@@ -115,6 +115,12 @@ pub(crate) struct Policy {
     queued: std::collections::VecDeque<Event>,
 }
 
+/// The share of ARC's step taken per ghost hit. The full step swung the window of arc-P6 at
+/// 10% between 1 and 62,000 entries (of 77,377) within a few million requests; a quarter step
+/// measured +0.21 points of mean hit ratio on the shared traces (50.92 -> 51.13), an eighth to a
+/// half within 0.05 of it, and still adapts on the recency workload test below.
+const ADAPTATION_RATE: f64 = 0.25;
+
 /// Each ghost list is sized for half as many keys as the cache holds (it remembers between a
 /// quarter and a half of the capacity's worth of pushes, see `ghost.rs`). Shorter memories
 /// scored up to 0.15 points higher on the shared traces but left the adaptation stuck on most
@@ -612,9 +618,9 @@ impl Policy {
             self.evicted.len().max(1) as f64,
         );
         if returning {
-            self.pending_adjustment += (e / r).max(1.0) * w;
+            self.pending_adjustment += (e / r).max(1.0) * w * ADAPTATION_RATE;
         } else if self.evicted.contains(hash) {
-            self.pending_adjustment -= (r / e).max(1.0) * w;
+            self.pending_adjustment -= (r / e).max(1.0) * w * ADAPTATION_RATE;
         }
     }
 
