@@ -71,6 +71,9 @@ pub(crate) type PaddedShard<K, V> = Padded<RwLock<Shard<K, V>>>;
 
 pub(crate) struct Inner<K, V, S> {
     pub(crate) shards: Box<[PaddedShard<K, V>]>,
+    /// Where each shard's slots were last seen, so maintenance can prefetch an entry without
+    /// taking the shard's lock (see `prefetch_entry`).
+    slot_bases: Box<[AtomicUsize]>,
     shard_bits: u32,
     pub(crate) hasher: S,
     policy: Mutex<Policy>,
@@ -146,6 +149,7 @@ where
                 shards: (0..shard_count)
                     .map(|_| Padded(RwLock::new(Shard::default())))
                     .collect(),
+                slot_bases: (0..shard_count).map(|_| AtomicUsize::new(0)).collect(),
                 shard_bits: shard_count.trailing_zeros(),
                 hasher,
                 policy: Mutex::new(policy),
@@ -451,6 +455,12 @@ where
         let shared = || cfg.expiry.shared_deadline(now, now);
         let mut notify: Option<(K, V, RemovalCause)> = None;
         let mut weight_delta: i64 = i64::from(weight);
+        // Take the policy before the shard when it is free: the new key's sketch and ghost
+        // blocks then load while the map is probed (see `log_or_apply`).
+        let mut policy = self.policy_for_direct_apply();
+        if let Some(p) = &policy {
+            p.prefetch_add(hash);
+        }
         let direct;
         {
             let mut shard = self.inner.shards[idx].0.write();
@@ -478,6 +488,7 @@ where
                 direct = self.log_or_apply(
                     &mut shard,
                     idx,
+                    policy.take(),
                     WriteOp::Update {
                         local,
                         gen,
@@ -499,10 +510,15 @@ where
                     hits: AtomicU8::new(0),
                 };
                 let (local, gen) = shard.insert_new(&self.inner.hasher, hash, stored);
+                let base = shard.slots.as_ptr() as usize;
+                if self.inner.slot_bases[idx].load(Ordering::Relaxed) != base {
+                    self.inner.slot_bases[idx].store(base, Ordering::Relaxed);
+                }
                 shard.set_times(local, deadline, now);
                 direct = self.log_or_apply(
                     &mut shard,
                     idx,
+                    policy.take(),
                     WriteOp::Add {
                         local,
                         gen,
@@ -513,26 +529,18 @@ where
                 );
             }
         }
-        if notify.is_none() {
-            self.inner.entry_count.fetch_add(1, Ordering::Relaxed);
-        }
-        let size = if weight_delta >= 0 {
-            self.inner
-                .weighted_size
-                .fetch_add(weight_delta as u64, Ordering::Relaxed)
-                .wrapping_add(weight_delta as u64)
-        } else {
-            self.inner
-                .weighted_size
-                .fetch_sub(weight_delta.unsigned_abs(), Ordering::Relaxed)
-                .wrapping_sub(weight_delta.unsigned_abs())
+        let tally = Tally {
+            entries: i64::from(notify.is_none()),
+            weight: weight_delta,
+            ..Tally::default()
         };
-        let _ = size;
         // Maintenance (if this write holds the policy) before the listener: no user code runs
-        // under the policy lock.
+        // under the policy lock. It settles the counts with the evictions it makes, so a full
+        // cache's insert and its eviction cost no shared counter update at all.
         let applied = direct.is_some();
-        if let Some(policy) = direct {
-            self.maintain(policy, EXPIRE_BUDGET, true);
+        match direct {
+            Some(policy) => self.maintain_with(policy, EXPIRE_BUDGET, true, tally),
+            None => self.settle(tally),
         }
         if let Some((k, v, cause)) = notify {
             if cause == RemovalCause::Expired {
@@ -545,28 +553,38 @@ where
         }
     }
 
-    /// Hands a write to the policy at once when nothing else is waiting for it and no other
-    /// thread holds it (the common, uncontended case), returning the policy so the caller
+    /// The policy, if this write can hand its change over directly: TinyLFU only (LRU must
+    /// first apply the hits queued before the write), nothing else waiting for replay, and no
+    /// other thread holding it. Taking it before a shard lock is safe: a thread that holds a
+    /// shard never waits for the policy (it only tries), and maintenance, which holds the
+    /// policy, takes shard locks in the same order.
+    fn policy_for_direct_apply(&self) -> Option<MutexGuard<'_, Policy>> {
+        if self.inner.lazy_hits && self.inner.pending_ops.load(Ordering::Relaxed) == 0 {
+            self.inner.policy.try_lock()
+        } else {
+            None
+        }
+    }
+
+    /// Hands a write to the policy at once if the caller holds it and nothing else is waiting
+    /// for replay (the common, uncontended case), returning the policy so the caller
     /// maintains after letting go of the shard; otherwise logs it for the next maintenance.
-    /// Only TinyLFU takes the short cut: LRU must first apply the hits queued before the write.
-    /// Taking the policy lock under a shard lock is safe because it only tries: no thread
-    /// waits for a shard while it waits for the policy.
-    fn log_or_apply(
-        &self,
+    fn log_or_apply<'a>(
+        &'a self,
         shard: &mut Shard<K, V>,
         idx: usize,
+        policy: Option<MutexGuard<'a, Policy>>,
         op: WriteOp,
-    ) -> Option<MutexGuard<'_, Policy>> {
-        if self.inner.lazy_hits && self.inner.pending_ops.load(Ordering::Relaxed) == 0 {
-            if let Some(mut policy) = self.inner.policy.try_lock() {
-                // Re-read under the policy lock: a write logged by another shard in between
-                // must be replayed before this one.
-                if self.inner.pending_ops.load(Ordering::Acquire) == 0 {
-                    policy.enqueue(std::iter::once(self.event(idx, op)));
-                    policy.replay_queued(1);
-                    return Some(policy);
-                }
+    ) -> Option<MutexGuard<'a, Policy>> {
+        if let Some(mut policy) = policy {
+            // Re-read under both locks: a write logged by another shard meanwhile must be
+            // replayed before this one.
+            if self.inner.pending_ops.load(Ordering::Acquire) == 0 {
+                policy.apply(self.event(idx, op));
+            } else {
+                self.log_op(shard, idx, op);
             }
+            return Some(policy);
         }
         self.log_op(shard, idx, op);
         None
@@ -787,13 +805,24 @@ where
     /// run), then hands the lock back. If a writer asked for maintenance while the lock was
     /// held, it gets one more try (not more: with a writer that never stops, a reader that
     /// happened to start maintenance must not be kept doing it for as long as the writer runs).
-    fn maintain(&self, mut policy: MutexGuard<'_, Policy>, budget: usize, recheck: bool) {
+    fn maintain(&self, policy: MutexGuard<'_, Policy>, budget: usize, recheck: bool) {
+        self.maintain_with(policy, budget, recheck, Tally::default());
+    }
+
+    /// [`maintain`](Self::maintain), settling the caller's pending count changes with its own.
+    fn maintain_with(
+        &self,
+        mut policy: MutexGuard<'_, Policy>,
+        budget: usize,
+        recheck: bool,
+        mut tally: Tally,
+    ) {
         let max_rounds = if budget == usize::MAX { 16 } else { 4 };
         let mut removed: Pending<K, V> = Vec::new();
         let mut rounds = 0;
         loop {
             self.inner.status.store(PROCESSING, Ordering::Release);
-            let more = self.maintenance_round(&mut policy, budget, &mut removed);
+            let more = self.maintenance_round(&mut policy, budget, &mut removed, &mut tally);
             rounds += 1;
             let done = !more
                 && self
@@ -811,6 +840,7 @@ where
             }
         }
         drop(policy);
+        self.settle(tally);
         self.notify(removed);
         if recheck && self.inner.status.load(Ordering::Acquire) == REQUIRED {
             if let Some(policy) = self.inner.policy.try_lock() {
@@ -826,6 +856,7 @@ where
         policy: &mut Policy,
         budget: usize,
         removed: &mut Pending<K, V>,
+        tally: &mut Tally,
     ) -> bool {
         // Reads first: they happened before the writes still in the logs (in one thread,
         // exactly; every write drains at once when uncontended).
@@ -859,9 +890,11 @@ where
             REPLAY_BUDGET
         };
         let replayed = policy.replay_queued(limit);
-        self.inner
-            .pending_ops
-            .fetch_sub(replayed, Ordering::Relaxed);
+        if replayed > 0 {
+            self.inner
+                .pending_ops
+                .fetch_sub(replayed, Ordering::Relaxed);
+        }
 
         let mut more = policy.has_queued();
         let mut victims = Vec::new();
@@ -880,7 +913,7 @@ where
                     let e = s.remove_at(hash, local);
                     drop(s);
                     policy.record_remove(v.id, v.gen);
-                    self.account_eviction(&e);
+                    tally.evicted(e.weight);
                     removed.push((e.key, e.value, RemovalCause::Expired));
                 } else {
                     drop(s);
@@ -890,7 +923,13 @@ where
         }
 
         let mut ext = |id: u32, gen: u32| self.take_hits(id, gen);
-        policy.evict(&mut victims, &mut ext);
+        if policy.evict(&mut victims, &mut ext) {
+            for id in policy.next_visits() {
+                if id != crate::policy::NIL {
+                    self.prefetch_entry(id);
+                }
+            }
+        }
         for v in victims.drain(..) {
             let (idx, local) = self.split_id(v.id);
             let mut s = self.inner.shards[idx].0.write();
@@ -898,12 +937,24 @@ where
                 let hash = self.hash(&s.stored(local).key);
                 let e = s.remove_at(hash, local);
                 drop(s);
-                self.account_eviction(&e);
+                tally.evicted(e.weight);
                 removed.push((e.key, e.value, RemovalCause::Size));
             }
         }
         policy.climb(&mut ext);
         more || !self.inner.reads.is_empty() && budget == usize::MAX
+    }
+
+    /// Starts loading an entry the policy will soon visit (see `Policy::prefetch_next_visits`).
+    /// Through the shard's last known slot address rather than its lock: the lock's atomic
+    /// operations would cost about as much as the prefetch saves.
+    fn prefetch_entry(&self, id: u32) {
+        let (idx, local) = self.split_id(id);
+        let base = self.inner.slot_bases[idx].load(Ordering::Relaxed);
+        if base != 0 {
+            let offset = local as usize * std::mem::size_of::<crate::shard::Slot<K, V>>();
+            crate::prefetch::prefetch_address(base.wrapping_add(offset));
+        }
     }
 
     /// The hits readers counted in an entry since the policy last visited it.
@@ -947,12 +998,28 @@ where
         }
     }
 
-    fn account_eviction(&self, e: &Stored<K, V>) {
-        self.inner.entry_count.fetch_sub(1, Ordering::Relaxed);
-        self.inner
-            .weighted_size
-            .fetch_sub(u64::from(e.weight), Ordering::Relaxed);
-        self.inner.counters.record_eviction(e.weight);
+    /// Applies count changes gathered during a write or a maintenance run, one shared update
+    /// per counter that changed.
+    fn settle(&self, tally: Tally) {
+        let i = &self.inner;
+        let entries = tally.entries - tally.evictions as i64;
+        let weight = tally.weight - tally.evicted_weight as i64;
+        if entries > 0 {
+            i.entry_count.fetch_add(entries as u64, Ordering::Relaxed);
+        } else if entries < 0 {
+            i.entry_count
+                .fetch_sub(entries.unsigned_abs(), Ordering::Relaxed);
+        }
+        if weight > 0 {
+            i.weighted_size.fetch_add(weight as u64, Ordering::Relaxed);
+        } else if weight < 0 {
+            i.weighted_size
+                .fetch_sub(weight.unsigned_abs(), Ordering::Relaxed);
+        }
+        if tally.evictions > 0 {
+            i.counters
+                .record_evictions(tally.evictions, tally.evicted_weight);
+        }
     }
 
     fn notify_one(&self, key: K, value: V, cause: RemovalCause) {
@@ -976,9 +1043,10 @@ where
         let policy = self.inner.policy.lock();
         let mut policy = policy;
         let mut removed = Vec::new();
+        let mut tally = Tally::default();
         // Bounded like `run_pending_tasks`: other threads may keep adding work.
         for _ in 0..16 {
-            if !self.maintenance_round(&mut policy, usize::MAX, &mut removed) {
+            if !self.maintenance_round(&mut policy, usize::MAX, &mut removed, &mut tally) {
                 break;
             }
         }
@@ -997,6 +1065,7 @@ where
             }
         }
         drop(policy);
+        self.settle(tally);
         self.notify(removed);
         keys
     }
@@ -1006,6 +1075,23 @@ where
     pub(crate) fn policy_sizes(&self) -> (u64, u64) {
         let p = self.inner.policy.lock();
         (p.len(), p.weighted_size())
+    }
+}
+
+/// Changes to the entry count, total weight and eviction statistics, gathered while locks
+/// are held and applied once afterwards ([`Cache::settle`]).
+#[derive(Default)]
+struct Tally {
+    entries: i64,
+    weight: i64,
+    evictions: u64,
+    evicted_weight: u64,
+}
+
+impl Tally {
+    fn evicted(&mut self, weight: u32) {
+        self.evictions += 1;
+        self.evicted_weight += u64::from(weight);
     }
 }
 

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
-#![forbid(unsafe_code)]
+// The only `unsafe` is the prefetch hint in `prefetch.rs`.
+#![deny(unsafe_code)]
 
 mod builder;
 mod cache;
@@ -12,6 +13,7 @@ mod listener;
 mod loader;
 mod loading;
 mod policy;
+mod prefetch;
 mod read_buffer;
 mod shard;
 mod slot_policy;

@@ -78,7 +78,13 @@ impl GlobalCounters {
     }
 
     pub(crate) fn record_eviction(&self, weight: u32) {
-        self.eviction_count.fetch_add(1, Relaxed);
-        self.eviction_weight.fetch_add(u64::from(weight), Relaxed);
+        self.record_evictions(1, u64::from(weight));
+    }
+
+    pub(crate) fn record_evictions(&self, count: u64, weight: u64) {
+        self.eviction_count.fetch_add(count, Relaxed);
+        if weight > 0 {
+            self.eviction_weight.fetch_add(weight, Relaxed);
+        }
     }
 }

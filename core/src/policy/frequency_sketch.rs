@@ -96,6 +96,13 @@ impl FrequencySketch {
         min as u8
     }
 
+    /// Starts loading the key's block, so a later lookup or increment does not wait for it.
+    pub(crate) fn prefetch(&self, hash: u64) {
+        if !self.table.is_empty() {
+            crate::prefetch::prefetch(&self.table, self.locate(hash).0);
+        }
+    }
+
     /// Records one access to the key with this hash, because TinyLFU's estimates are
     /// only as good as the stream of accesses it sees. All four counters are
     /// incremented (saturating at 15), as Caffeine does; once `sample_size` increments

@@ -49,6 +49,13 @@ impl GhostList {
         (0..2).any(|g| bits.iter().all(|&(w, m)| b[g * HALF_WORDS + w] & m == m))
     }
 
+    /// Starts loading the hash's block, so a later lookup or push does not wait for it.
+    pub(crate) fn prefetch(&self, hash: u32) {
+        if !self.blocks.is_empty() {
+            crate::prefetch::prefetch(&self.blocks, self.locate(hash).0);
+        }
+    }
+
     /// Remembers `hash`, forgetting the oldest half once `capacity` is exceeded.
     pub(crate) fn push(&mut self, hash: u32, capacity: usize) {
         if capacity == 0 {
