@@ -553,13 +553,15 @@ where
         }
     }
 
-    /// The policy, if this write can hand its change over directly: TinyLFU only (LRU must
-    /// first apply the hits queued before the write), nothing else waiting for replay, and no
-    /// other thread holding it. Taking it before a shard lock is safe: a thread that holds a
-    /// shard never waits for the policy (it only tries), and maintenance, which holds the
-    /// policy, takes shard locks in the same order.
+    /// The policy, if this write may hand its change over directly: TinyLFU only (LRU must
+    /// first apply the hits queued before the write) and no other thread holding it. Taking it
+    /// before a shard lock is safe: a thread that holds a shard never waits for the policy (it
+    /// only tries), and maintenance, which holds the policy, takes shard locks in the same
+    /// order. Writes other threads logged meanwhile do not stop it (see `log_or_apply`): under
+    /// contention the thread that holds the policy keeps applying its own writes directly and
+    /// replays the others' logs after them, instead of every write taking the logged path.
     fn policy_for_direct_apply(&self) -> Option<MutexGuard<'_, Policy>> {
-        if self.inner.lazy_hits && self.inner.pending_ops.load(Ordering::Relaxed) == 0 {
+        if self.inner.lazy_hits {
             self.inner.policy.try_lock()
         } else {
             None
@@ -577,9 +579,10 @@ where
         op: WriteOp,
     ) -> Option<MutexGuard<'a, Policy>> {
         if let Some(mut policy) = policy {
-            // Re-read under both locks: a write logged by another shard meanwhile must be
-            // replayed before this one.
-            if self.inner.pending_ops.load(Ordering::Acquire) == 0 {
+            // Writes to one key go through one shard, so the policy must see this shard's
+            // logged writes (and any it queued) before this one; writes logged in other
+            // shards are to other keys, and TinyLFU does not depend on their order.
+            if shard.log.is_empty() && !policy.has_queued() {
                 policy.apply(self.event(idx, op));
             } else {
                 self.log_op(shard, idx, op);
@@ -593,7 +596,13 @@ where
     /// Appends a write to its shard's log with a global sequence number, so the policy replays
     /// writes of all shards in the order they happened (LRU order depends on it).
     fn log_op(&self, shard: &mut Shard<K, V>, idx: usize, op: WriteOp) {
-        let seq = self.inner.write_seq.fetch_add(1, Ordering::Relaxed);
+        // Only exact LRU needs the global order of writes; TinyLFU needs each shard's order,
+        // which its log keeps, and skips a counter every writer would contend on.
+        let seq = if self.inner.lazy_hits {
+            0
+        } else {
+            self.inner.write_seq.fetch_add(1, Ordering::Relaxed)
+        };
         if shard.log.is_empty() {
             self.inner.dirty[idx / 64].fetch_or(1 << (idx % 64), Ordering::Release);
         }
@@ -882,7 +891,9 @@ where
                 ops.extend(log.into_iter().map(|(seq, op)| (seq, idx, op)));
             }
         }
-        ops.sort_unstable_by_key(|&(seq, _, _)| seq);
+        if !self.inner.lazy_hits {
+            ops.sort_unstable_by_key(|&(seq, _, _)| seq);
+        }
         policy.enqueue(ops.into_iter().map(|(_, idx, op)| self.event(idx, op)));
         let limit = if budget == usize::MAX {
             usize::MAX
@@ -1128,6 +1139,54 @@ mod tests {
                     }
                     _ => cache.insert(k, x),
                 }
+            }
+            cache.run_pending_tasks();
+            assert_eq!(
+                cache.policy_sizes(),
+                (cache.entry_count(), cache.weighted_size())
+            );
+            assert!(cache.weighted_size() <= 300);
+        }
+    }
+
+    #[test]
+    fn policy_and_map_agree_after_racing_writes() {
+        // Few keys and several threads: one key's replacements (with other weights) and
+        // removals race, some applied directly by the thread holding the policy and some
+        // logged by the others. The policy must still see each key's writes in order, or its
+        // total weight drifts from the map's.
+        for round in 0..4u32 {
+            let cache: Cache<u32, u32> = Cache::builder()
+                .max_capacity(300)
+                .weigher(|_, v| *v % 7 + 1)
+                .build();
+            let barrier = Arc::new(std::sync::Barrier::new(4));
+            let threads: Vec<_> = (0..4u32)
+                .map(|t| {
+                    let (cache, barrier) = (cache.clone(), Arc::clone(&barrier));
+                    std::thread::spawn(move || {
+                        let mut x = (round * 4 + t) * 0x9E37 + 1;
+                        barrier.wait();
+                        for _ in 0..50_000 {
+                            x ^= x << 13;
+                            x ^= x >> 17;
+                            x ^= x << 5;
+                            let k = x % 40;
+                            match x >> 29 {
+                                0 => {
+                                    cache.remove(&k);
+                                }
+                                1 | 2 => {
+                                    cache.get(&k);
+                                }
+                                _ => cache.insert(k, x),
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for t in threads {
+                t.join().unwrap();
             }
             cache.run_pending_tasks();
             assert_eq!(

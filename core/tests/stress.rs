@@ -217,3 +217,58 @@ fn statistics_count_every_lookup_exactly_under_threads() {
         "draining does not change the count"
     );
 }
+
+#[test]
+fn weights_stay_consistent_under_racing_updates() {
+    // Few keys, many threads: the same key is replaced with other weights and removed from
+    // several threads at once, so the policy must see each key's writes in order to keep the
+    // total weight right (a lost or reordered update would leave it off, and the bound with it).
+    let max = 300;
+    let weight = |v: u64| (v % 7 + 1) as u32;
+    let cache: Cache<u64, u64> = Cache::builder()
+        .max_capacity(max)
+        .weigher(move |_k: &u64, v: &u64| weight(*v))
+        .build();
+    let barrier = Arc::new(Barrier::new(THREADS as usize));
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (cache, barrier) = (cache.clone(), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                let mut x = t * 0x9E37_79B9 + 1;
+                for _ in 0..40_000u64 {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let key = x % 120;
+                    match x >> 60 {
+                        0 => {
+                            cache.invalidate(&key);
+                        }
+                        1..=3 => {
+                            cache.get(&key);
+                        }
+                        _ => cache.insert(key, x >> 8),
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    cache.run_pending_tasks();
+    let present: Vec<(u64, u64)> = cache.iter().collect();
+    let total: u64 = present.iter().map(|&(_, v)| u64::from(weight(v))).sum();
+    assert_eq!(present.len() as u64, cache.entry_count());
+    assert_eq!(total, cache.weighted_size());
+    assert!(total <= max, "bound: {total} > {max}");
+    // The policy's own total must agree too: fill past the bound and it must evict to it.
+    for k in 1000..1400u64 {
+        cache.insert(k, k * 7 + 6);
+    }
+    cache.run_pending_tasks();
+    let total: u64 = cache.iter().map(|(_, v)| u64::from(weight(v))).sum();
+    assert_eq!(total, cache.weighted_size());
+    assert!(total <= max && total > max - 7, "policy total off: {total}");
+}
