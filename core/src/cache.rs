@@ -1193,6 +1193,8 @@ mod tests {
                 cache.policy_sizes(),
                 (cache.entry_count(), cache.weighted_size())
             );
+            let total: u64 = cache.iter().map(|(_, v)| u64::from(v % 7 + 1)).sum();
+            assert_eq!(total, cache.weighted_size());
             assert!(cache.weighted_size() <= 300);
         }
     }
