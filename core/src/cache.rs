@@ -934,7 +934,7 @@ where
         }
 
         let mut ext = |id: u32, gen: u32| self.take_hits(id, gen);
-        if policy.evict(&mut victims, &mut ext) {
+        if policy.evict(&mut victims, &mut ext) && policy.worth_prefetching() {
             for id in policy.next_visits() {
                 if id != crate::policy::NIL {
                     self.prefetch_entry(id);
