@@ -568,9 +568,9 @@ where
         }
     }
 
-    /// Hands a write to the policy at once if the caller holds it and nothing else is waiting
-    /// for replay (the common, uncontended case), returning the policy so the caller
-    /// maintains after letting go of the shard; otherwise logs it for the next maintenance.
+    /// Hands a write to the policy at once if the caller holds it and nothing written before
+    /// it to the same shard is still waiting for replay, otherwise logs it; returns the policy
+    /// (if held) so the caller maintains after letting go of the shard.
     fn log_or_apply<'a>(
         &'a self,
         shard: &mut Shard<K, V>,
