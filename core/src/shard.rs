@@ -17,6 +17,7 @@ use std::sync::Arc;
 use hashbrown::HashTable;
 
 use crate::loader::LoadSlot;
+use crate::policy::Policy;
 
 /// A live entry. Its times live beside it in [`Shard::times`], only in caches that use them.
 pub(crate) struct Stored<K, V> {
@@ -103,6 +104,9 @@ pub(crate) struct Shard<K, V> {
     pub(crate) log: Vec<(u64, WriteOp)>,
     /// Loads in flight for keys of this shard (coalescing), keyed by the key's hash.
     pub(crate) loads: HashTable<Arc<LoadSlot<K, V>>>,
+    /// This shard's own share of the policy, in a segmented cache (see `Cache::from_config`):
+    /// it sees the shard's writes as they happen, by local slot id, under the shard's lock.
+    pub(crate) policy: Option<Box<Policy>>,
 }
 
 impl<K, V> Default for Shard<K, V> {
@@ -114,6 +118,7 @@ impl<K, V> Default for Shard<K, V> {
             free: Vec::new(),
             log: Vec::new(),
             loads: HashTable::new(),
+            policy: None,
         }
     }
 }

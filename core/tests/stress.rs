@@ -16,12 +16,13 @@ struct Harness {
     next_id: Arc<AtomicU64>,
 }
 
-fn harness(max: u64, policy: EvictionPolicy) -> Harness {
+fn harness(max: u64, policy: EvictionPolicy, shards: usize) -> Harness {
     let reported = Arc::new(Mutex::new(Vec::new()));
     let r = Arc::clone(&reported);
     let cache = Cache::builder()
         .max_capacity(max)
         .eviction_policy(policy)
+        .shards(shards)
         .eviction_listener(move |_k, v, c| r.lock().unwrap().push((v, c)))
         .build();
     Harness {
@@ -52,9 +53,10 @@ impl Harness {
     }
 }
 
-fn mixed_workload(policy: EvictionPolicy) {
-    let max = 200;
-    let h = harness(max, policy);
+/// `max` sets the key space too (a hot set of a quarter of it, a tail of five times it), so
+/// small and large caches see the same mix of hits, misses and evictions.
+fn mixed_workload(policy: EvictionPolicy, max: u64, shards: usize) {
+    let h = harness(max, policy, shards);
     let barrier = Arc::new(Barrier::new(THREADS as usize));
     let threads: Vec<_> = (0..THREADS)
         .map(|t| {
@@ -71,7 +73,11 @@ fn mixed_workload(policy: EvictionPolicy) {
                     x ^= x >> 7;
                     x ^= x << 17;
                     // Skewed keys: a hot set and a long tail.
-                    let key = if x % 4 == 0 { x % 1000 } else { x % 50 };
+                    let key = if x % 4 == 0 {
+                        x % (5 * max)
+                    } else {
+                        x % (max / 4)
+                    };
                     match (x >> 20) % 10 {
                         0..=5 => {
                             if cache.get(&key).is_none() {
@@ -101,18 +107,24 @@ fn mixed_workload(policy: EvictionPolicy) {
 
 #[test]
 fn mixed_workload_tinylfu() {
-    mixed_workload(EvictionPolicy::TinyLfu);
+    mixed_workload(EvictionPolicy::TinyLfu, 200, 8);
 }
 
 #[test]
 fn mixed_workload_lru() {
-    mixed_workload(EvictionPolicy::Lru);
+    mixed_workload(EvictionPolicy::Lru, 200, 8);
+}
+
+#[test]
+fn mixed_workload_tinylfu_with_a_policy_per_shard() {
+    // 4 shards of 4,096 entries each: large enough for each shard to keep its own policy.
+    mixed_workload(EvictionPolicy::TinyLfu, 4 * 4096, 4);
 }
 
 #[test]
 fn invalidation_races_with_writers() {
     let max = 500;
-    let h = harness(max, EvictionPolicy::TinyLfu);
+    let h = harness(max, EvictionPolicy::TinyLfu, 8);
     let barrier = Arc::new(Barrier::new(THREADS as usize + 1));
     let writers: Vec<_> = (0..THREADS)
         .map(|t| {

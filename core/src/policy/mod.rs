@@ -118,6 +118,8 @@ pub(crate) struct Policy {
     /// Writes handed over but not replayed yet, oldest first: a maintenance run replays a
     /// bounded number, so no caller pays for a backlog it did not make.
     queued: std::collections::VecDeque<Event>,
+    /// See [`prefetch_always`](Self::prefetch_always).
+    prefetch_always: bool,
 }
 
 /// The share of ARC's step taken per ghost hit. The full step swung the window of arc-P6 at
@@ -159,6 +161,7 @@ impl Policy {
             evicted: GhostList::default(),
             pending_adjustment: 0.0,
             queued: std::collections::VecDeque::new(),
+            prefetch_always: false,
         };
         p.set_maximum(maximum);
         p
@@ -481,7 +484,13 @@ impl Policy {
     /// computing what to prefetch costs more than the loads it would hide (measured at 10k
     /// entries: ~6% of an insert).
     pub(crate) fn worth_prefetching(&self) -> bool {
-        self.nodes.len() >= PREFETCH_FROM_ENTRIES
+        self.nodes.len() >= PREFETCH_FROM_ENTRIES || self.prefetch_always
+    }
+
+    /// Prefetches whatever this policy's own size: for one shard's share of a large cache,
+    /// whose shards' tables together outgrow the CPU caches.
+    pub(crate) fn prefetch_always(&mut self) {
+        self.prefetch_always = true;
     }
 
     /// The entries the next eviction will look at first: probation's head (the victim) and,
