@@ -1071,6 +1071,12 @@ where
             }
         }
         policy.climb(&mut |id, gen| shard.live_at(id, gen).map_or(0, Stored::take_hits));
+        if policy.worth_prefetching() {
+            // The next eviction reads the victim's and the candidate's hit counters.
+            for id in policy.next_visits() {
+                crate::prefetch::prefetch(&shard.slots, id as usize);
+            }
+        }
         shard.policy = Some(policy);
         more
     }
