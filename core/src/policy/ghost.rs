@@ -8,45 +8,67 @@
 //! than sampling hit rates (Caffeine's hill climber needs ten capacities of requests per
 //! step), and measured +1.4 points of mean hit ratio over it on the shared traces.
 
-/// Bits of a block given to one generation: half a cache line, so a key's bits in both
-/// generations share one line and a lookup costs one cache miss.
-const HALF_WORDS: usize = 4;
+/// Words of a block given to one generation of one list: a quarter of a cache line, so a
+/// key's bits in both generations of both lists share one line, and the lookup every new
+/// entry makes (is it in either list?) costs one cache miss.
+const GEN_WORDS: usize = 2;
 /// Filter bits per remembered key: with four bits set per key, about 0.3% false positives
 /// per generation.
-const BITS_PER_KEY: usize = 16;
+const BITS_PER_KEY: usize = 20;
 
-/// Remembers roughly the last `capacity` hashes pushed, in a few bits each.
-///
-/// Two Bloom filters take turns: pushes go to the current one until it holds half the
-/// capacity, then the older one is cleared and becomes current. A hash is remembered while
-/// either filter has it, so for between half and all of the capacity's pushes. An exact FIFO
-/// with a hash map cost a random access into a table larger than the L2 cache per push and per
-/// lookup (12% of the time of a miss-heavy workload) and 16 bytes or more per remembered key;
-/// this costs one cache line per operation and 4 bytes per remembered key.
-#[derive(Default)]
-pub(crate) struct GhostList {
-    /// Per block, words `0..4` are generation 0 and `4..8` generation 1.
-    blocks: Vec<[u64; 2 * HALF_WORDS]>,
+/// Which ghost list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ghost {
+    /// Candidates that lost their admission duel.
+    Rejected = 0,
+    /// Victims evicted from the main space.
+    Evicted = 1,
+}
+
+/// One list's turn-taking state (its bits live in [`Ghosts::blocks`]).
+#[derive(Default, Clone, Copy)]
+struct Generations {
     current: usize,
     current_len: usize,
     older_len: usize,
-    /// Pushes per generation.
+}
+
+/// Both ghost lists, each remembering roughly the last `capacity` hashes pushed to it, in a
+/// few bits each.
+///
+/// Each list is two Bloom filters that take turns: pushes go to the current one until it holds
+/// half the capacity, then the older one is cleared and becomes current. A hash is remembered
+/// while either filter has it, so for between half and all of the capacity's pushes. An exact
+/// FIFO with a hash map cost a random access into a table larger than the L2 cache per push and
+/// per lookup (12% of the time of a miss-heavy workload) and 16 bytes or more per remembered
+/// key; this costs one cache line per operation and 4 bytes per remembered key.
+#[derive(Default)]
+pub(crate) struct Ghosts {
+    /// Per block, words `4 * list + 2 * generation ..` (two words each).
+    blocks: Vec<[u64; 4 * GEN_WORDS]>,
+    lists: [Generations; 2],
+    /// Pushes per generation (the same for both lists: they share one capacity).
     generation: usize,
 }
 
-impl GhostList {
-    /// How many hashes it remembers (approximately).
-    pub(crate) fn len(&self) -> usize {
-        self.current_len + self.older_len
+impl Ghosts {
+    /// How many hashes `list` remembers (approximately).
+    pub(crate) fn len(&self, list: Ghost) -> usize {
+        let g = &self.lists[list as usize];
+        g.current_len + g.older_len
     }
 
-    pub(crate) fn contains(&self, hash: u32) -> bool {
+    pub(crate) fn contains(&self, list: Ghost, hash: u32) -> bool {
         if self.blocks.is_empty() {
             return false;
         }
         let (block, bits) = self.locate(hash);
         let b = &self.blocks[block];
-        (0..2).any(|g| bits.iter().all(|&(w, m)| b[g * HALF_WORDS + w] & m == m))
+        let base = list as usize * 2 * GEN_WORDS;
+        (0..2).any(|g| {
+            bits.iter()
+                .all(|&(w, m)| b[base + g * GEN_WORDS + w] & m == m)
+        })
     }
 
     /// Starts loading the hash's block, so a later lookup or push does not wait for it.
@@ -56,56 +78,58 @@ impl GhostList {
         }
     }
 
-    /// Remembers `hash`, forgetting the oldest half once `capacity` is exceeded.
-    pub(crate) fn push(&mut self, hash: u32, capacity: usize) {
+    /// Remembers `hash` in `list`, forgetting the list's oldest half once `capacity` is
+    /// exceeded.
+    pub(crate) fn push(&mut self, list: Ghost, hash: u32, capacity: usize) {
         if capacity == 0 {
             return;
         }
         self.fit(capacity);
-        if self.current_len >= self.generation {
-            self.rotate();
+        if self.lists[list as usize].current_len >= self.generation {
+            self.rotate(list);
         }
         let (block, bits) = self.locate(hash);
-        let base = self.current * HALF_WORDS;
+        let g = &mut self.lists[list as usize];
+        let base = list as usize * 2 * GEN_WORDS + g.current * GEN_WORDS;
         let b = &mut self.blocks[block];
         for (w, m) in bits {
             b[base + w] |= m;
         }
-        self.current_len += 1;
+        g.current_len += 1;
     }
 
     /// Sizes the filters for `capacity`. Weighted caches change it with every entry; the
     /// table is rebuilt (forgetting everything) only when it is off by more than twice.
     fn fit(&mut self, capacity: usize) {
         self.generation = capacity.div_ceil(2);
-        let wanted = (self.generation * BITS_PER_KEY)
-            .div_ceil(HALF_WORDS * 64)
-            .next_power_of_two();
+        let wanted = (self.generation * BITS_PER_KEY).div_ceil(GEN_WORDS * 64);
         let have = self.blocks.len();
         if have == 0 || wanted > have * 2 || wanted * 2 < have {
-            self.blocks = vec![[0; 2 * HALF_WORDS]; wanted];
-            self.current_len = 0;
-            self.older_len = 0;
+            self.blocks = vec![[0; 4 * GEN_WORDS]; wanted];
+            self.lists = Default::default();
         }
     }
 
-    fn rotate(&mut self) {
-        self.current ^= 1;
-        let base = self.current * HALF_WORDS;
+    fn rotate(&mut self, list: Ghost) {
+        let g = &mut self.lists[list as usize];
+        g.current ^= 1;
+        let base = list as usize * 2 * GEN_WORDS + g.current * GEN_WORDS;
         for b in &mut self.blocks {
-            b[base..base + HALF_WORDS].fill(0);
+            b[base..base + GEN_WORDS].fill(0);
         }
-        self.older_len = self.current_len;
-        self.current_len = 0;
+        g.older_len = g.current_len;
+        g.current_len = 0;
     }
 
-    /// The block and four (word, mask) bits for a hash.
+    /// The block and four (word, mask) bits (within a generation's two words) for a hash.
     fn locate(&self, hash: u32) -> (usize, [(usize, u64); 4]) {
         let h = u64::from(hash).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let block = ((h >> 40) as usize) & (self.blocks.len() - 1);
+        // Any number of blocks (not only powers of two, which would round the memory up by
+        // as much as half): the top 32 bits scaled to the block count.
+        let block = (((h >> 32) * self.blocks.len() as u64) >> 32) as usize;
         let bits = (h ^ (h >> 29)).wrapping_mul(0xBF58_476D_1CE4_E5B9) >> 32;
         let bit = |shift: u32| {
-            let v = (bits >> shift) as usize & 0xFF;
+            let v = (bits >> shift) as usize & 0x7F;
             (v >> 6, 1u64 << (v & 63))
         };
         (block, [bit(0), bit(8), bit(16), bit(24)])
@@ -122,32 +146,56 @@ mod tests {
 
     #[test]
     fn remembers_recent_pushes_and_forgets_old_ones() {
-        let mut g = GhostList::default();
-        let cap = 1000;
-        for i in 0..10_000 {
-            g.push(key(i), cap);
-            assert!(g.len() <= cap && (i < cap as u32 || g.len() >= cap / 2));
+        for list in [Ghost::Rejected, Ghost::Evicted] {
+            let mut g = Ghosts::default();
+            let cap = 1000;
+            for i in 0..10_000 {
+                g.push(list, key(i), cap);
+                assert!(g.len(list) <= cap && (i < cap as u32 || g.len(list) >= cap / 2));
+            }
+            // The newest half of the capacity is always remembered.
+            assert!((10_000 - cap as u32 / 2..10_000).all(|i| g.contains(list, key(i))));
+            // Anything older than the capacity is forgotten, but for rare false positives.
+            let stale = (0..9_000).filter(|&i| g.contains(list, key(i))).count();
+            assert!(stale < 90, "{stale} false positives in 9,000");
+            // Keys never pushed are rarely reported.
+            let never = (20_000..120_000)
+                .filter(|&i| g.contains(list, key(i)))
+                .count();
+            assert!(never < 1_000, "{never} false positives in 100,000");
         }
-        // The newest half of the capacity is always remembered.
-        assert!((10_000 - cap as u32 / 2..10_000).all(|i| g.contains(key(i))));
-        // Anything older than the capacity is forgotten, but for rare false positives.
-        let stale = (0..9_000).filter(|&i| g.contains(key(i))).count();
-        assert!(stale < 90, "{stale} false positives in 9,000");
-        // Keys never pushed are rarely reported.
-        let never = (20_000..120_000).filter(|&i| g.contains(key(i))).count();
-        assert!(never < 1_000, "{never} false positives in 100,000");
+    }
+
+    #[test]
+    fn the_two_lists_are_independent() {
+        let mut g = Ghosts::default();
+        let cap = 1000;
+        for i in 0..500 {
+            g.push(Ghost::Rejected, key(i), cap);
+        }
+        for i in 500..10_000 {
+            g.push(Ghost::Evicted, key(i), cap);
+        }
+        // The evicted list's turns did not clear the rejected list's bits, nor the other way.
+        assert!((0..500).all(|i| g.contains(Ghost::Rejected, key(i))));
+        assert_eq!(g.len(Ghost::Rejected), 500);
+        assert!((9_500..10_000).all(|i| g.contains(Ghost::Evicted, key(i))));
+        let crossed = (0..500)
+            .filter(|&i| g.contains(Ghost::Evicted, key(i)))
+            .count();
+        assert!(crossed < 10, "{crossed} rejected keys reported as evicted");
     }
 
     #[test]
     fn tiny_and_changing_capacities() {
-        let mut g = GhostList::default();
-        g.push(1, 0);
-        assert!(!g.contains(1) && g.len() == 0);
-        g.push(1, 1);
-        assert!(g.contains(1));
+        let mut g = Ghosts::default();
+        g.push(Ghost::Rejected, 1, 0);
+        assert!(!g.contains(Ghost::Rejected, 1) && g.len(Ghost::Rejected) == 0);
+        g.push(Ghost::Rejected, 1, 1);
+        assert!(g.contains(Ghost::Rejected, 1));
         for i in 0..100 {
-            g.push(key(i), 1 + (i as usize % 7) * 300);
+            g.push(Ghost::Evicted, key(i), 1 + (i as usize % 7) * 300);
         }
-        assert!(g.contains(key(99)));
+        assert!(g.contains(Ghost::Evicted, key(99)));
     }
 }

@@ -20,7 +20,7 @@ mod node;
 use crate::clock::NEVER;
 use crate::timer_wheel::TimerWheel;
 use frequency_sketch::FrequencySketch;
-use ghost::GhostList;
+use ghost::{Ghost, Ghosts};
 use list::List;
 pub(crate) use node::NIL;
 use node::{Node, Queue};
@@ -109,10 +109,9 @@ pub(crate) struct Policy {
     protected_size: u64,
     len: u64,
     rng: u64,
-    /// Window candidates that lost their admission duel.
-    rejected: GhostList,
-    /// Victims evicted from the main space.
-    evicted: GhostList,
+    /// Window candidates that lost their admission duel, and victims evicted from the main
+    /// space (see [`Ghost`]).
+    ghosts: Ghosts,
     /// Window resizing requested by ghost hits, applied by the next `climb`.
     pending_adjustment: f64,
     /// Writes handed over but not replayed yet, oldest first: a maintenance run replays a
@@ -157,8 +156,7 @@ impl Policy {
             protected_size: 0,
             len: 0,
             rng: seed(),
-            rejected: GhostList::default(),
-            evicted: GhostList::default(),
+            ghosts: Ghosts::default(),
             pending_adjustment: 0.0,
             queued: std::collections::VecDeque::new(),
             prefetch_always: false,
@@ -241,8 +239,7 @@ impl Policy {
     pub(crate) fn prefetch_add(&self, hash: u64) {
         if self.kind == EvictionPolicy::TinyLfu && self.worth_prefetching() {
             let hash = fold(hash);
-            self.rejected.prefetch(hash);
-            self.evicted.prefetch(hash);
+            self.ghosts.prefetch(hash);
             self.sketch.prefetch(u64::from(hash));
         }
     }
@@ -260,7 +257,8 @@ impl Policy {
             let old_gen = self.nodes[idx].gen;
             self.record_remove(id, old_gen);
         }
-        let returning = self.kind == EvictionPolicy::TinyLfu && self.rejected.contains(hash);
+        let returning =
+            self.kind == EvictionPolicy::TinyLfu && self.ghosts.contains(Ghost::Rejected, hash);
         if self.kind == EvictionPolicy::TinyLfu {
             self.adapt_to_ghosts(hash, weight, returning);
         }
@@ -515,13 +513,13 @@ impl Policy {
         if let Some(node) = self.nodes.get(victim as usize) {
             if self.kind == EvictionPolicy::TinyLfu {
                 self.sketch.prefetch(u64::from(node.hash));
-                self.evicted.prefetch(node.hash);
+                self.ghosts.prefetch(node.hash);
             }
             crate::prefetch::prefetch(&self.nodes, node.next as usize);
         }
         if let Some(node) = self.nodes.get(candidate as usize) {
             self.sketch.prefetch(u64::from(node.hash));
-            self.rejected.prefetch(node.hash);
+            self.ghosts.prefetch(node.hash);
         }
     }
 
@@ -670,7 +668,7 @@ impl Policy {
             if self.admit(ch, vh, returning) {
                 let next = self.nodes[victim as usize].next;
                 let cap = self.ghost_capacity();
-                self.evicted.push(vh, cap);
+                self.ghosts.push(Ghost::Evicted, vh, cap);
                 self.evict_node(victim, out);
                 victim = next;
                 candidate = step(self, candidate, true);
@@ -680,7 +678,7 @@ impl Policy {
             } else {
                 let next = step(self, candidate, cand_backwards);
                 let cap = self.ghost_capacity();
-                self.rejected.push(ch, cap);
+                self.ghosts.push(Ghost::Rejected, ch, cap);
                 self.evict_node(candidate, out);
                 candidate = next;
             }
@@ -693,12 +691,12 @@ impl Policy {
     fn adapt_to_ghosts(&mut self, hash: u32, weight: u32, returning: bool) {
         let w = f64::from(weight.max(1));
         let (r, e) = (
-            self.rejected.len().max(1) as f64,
-            self.evicted.len().max(1) as f64,
+            self.ghosts.len(Ghost::Rejected).max(1) as f64,
+            self.ghosts.len(Ghost::Evicted).max(1) as f64,
         );
         if returning {
             self.pending_adjustment += (e / r).max(1.0) * w * ADAPTATION_RATE;
-        } else if self.evicted.contains(hash) {
+        } else if self.ghosts.contains(Ghost::Evicted, hash) {
             self.pending_adjustment -= (r / e).max(1.0) * w * ADAPTATION_RATE;
         }
     }
