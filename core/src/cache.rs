@@ -548,9 +548,12 @@ where
                     hits: AtomicU8::new(0),
                 };
                 let (local, gen) = shard.insert_new(&self.inner.hasher, hash, stored);
-                let base = shard.slots.as_ptr() as usize;
-                if self.inner.slot_bases[idx].load(Ordering::Relaxed) != base {
-                    self.inner.slot_bases[idx].store(base, Ordering::Relaxed);
+                if !self.inner.segmented {
+                    // Only the global policy prefetches through it (see `prefetch_entry`).
+                    let base = shard.slots.as_ptr() as usize;
+                    if self.inner.slot_bases[idx].load(Ordering::Relaxed) != base {
+                        self.inner.slot_bases[idx].store(base, Ordering::Relaxed);
+                    }
                 }
                 shard.set_times(local, deadline, now);
                 direct = self.log_or_apply(
@@ -995,16 +998,28 @@ where
         for v in victims.drain(..) {
             let (idx, local) = self.split_id(v.id);
             let mut s = self.inner.shards[idx].0.write();
-            if s.live_at(local, v.gen).is_some() {
-                let hash = self.hash(&s.stored(local).key);
-                let e = s.remove_at(hash, local);
-                drop(s);
-                tally.evicted(e.weight);
-                removed.push((e.key, e.value, RemovalCause::Size));
-            }
+            self.evict_if_live(&mut s, local, v.gen, tally, removed);
         }
         policy.climb(&mut ext);
         more || !self.inner.reads.is_empty() && budget == usize::MAX
+    }
+
+    /// Removes the policy's size victim from `shard` if its slot still holds that generation
+    /// (a stale decision, about an entry replaced or removed meanwhile, is dropped).
+    fn evict_if_live(
+        &self,
+        shard: &mut Shard<K, V>,
+        local: u32,
+        gen: u32,
+        tally: &mut Tally,
+        removed: &mut Pending<K, V>,
+    ) {
+        if shard.live_at(local, gen).is_some() {
+            let hash = self.hash(&shard.stored(local).key);
+            let e = shard.remove_at(hash, local);
+            tally.evicted(e.weight);
+            removed.push((e.key, e.value, RemovalCause::Size));
+        }
     }
 
     /// An entry the timer wheel says is due: removed if its deadline has passed, else (a read
@@ -1063,12 +1078,7 @@ where
             shard.live_at(id, gen).map_or(0, Stored::take_hits)
         });
         for v in victims.drain(..) {
-            if shard.live_at(v.id, v.gen).is_some() {
-                let hash = self.hash(&shard.stored(v.id).key);
-                let e = shard.remove_at(hash, v.id);
-                tally.evicted(e.weight);
-                removed.push((e.key, e.value, RemovalCause::Size));
-            }
+            self.evict_if_live(shard, v.id, v.gen, tally, removed);
         }
         policy.climb(&mut |id, gen| shard.live_at(id, gen).map_or(0, Stored::take_hits));
         if policy.worth_prefetching() {
