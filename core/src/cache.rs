@@ -496,7 +496,7 @@ where
         }
         let direct;
         let mut tally = Tally::default();
-        let mut removed: Pending<K, V> = Vec::new();
+        let mut removed: Pending<K, V> = Pending::new();
         {
             let mut shard = self.inner.shards[idx].0.write();
             if let Some(p) = &shard.policy {
@@ -802,7 +802,7 @@ where
                         .fetch_sub(u64::from(w), Ordering::Relaxed);
                     (k, v, c)
                 })
-                .collect();
+                .collect::<Vec<_>>();
             self.notify(pending);
         }
         self.after_write();
@@ -852,7 +852,7 @@ where
         if self.inner.segmented {
             for shard in self.inner.shards.iter() {
                 loop {
-                    let (mut tally, mut removed) = (Tally::default(), Vec::new());
+                    let (mut tally, mut removed) = (Tally::default(), Pending::new());
                     let more = {
                         let mut s = shard.0.write();
                         self.shard_maintenance(&mut s, usize::MAX, &mut tally, &mut removed)
@@ -895,7 +895,7 @@ where
         mut tally: Tally,
     ) {
         let max_rounds = if budget == usize::MAX { 16 } else { 4 };
-        let mut removed: Pending<K, V> = Vec::new();
+        let mut removed: Pending<K, V> = Pending::new();
         let mut rounds = 0;
         loop {
             self.inner.status.store(PROCESSING, Ordering::Release);
@@ -962,7 +962,9 @@ where
         if !self.inner.lazy_hits {
             ops.sort_unstable_by_key(|&(seq, _, _)| seq);
         }
-        policy.enqueue(ops.into_iter().map(|(_, idx, op)| self.event(idx, op)));
+        if !ops.is_empty() {
+            policy.enqueue(ops.into_iter().map(|(_, idx, op)| self.event(idx, op)));
+        }
         let limit = if budget == usize::MAX {
             usize::MAX
         } else {
@@ -976,7 +978,7 @@ where
         }
 
         let mut more = policy.has_queued();
-        let mut victims = Vec::new();
+        let mut victims = policy.take_victims();
         if self.expiry_on() {
             let now = self.inner.clock.now();
             more |= !policy.expired(now, budget, &mut victims);
@@ -1000,8 +1002,10 @@ where
             let mut s = self.inner.shards[idx].0.write();
             self.evict_if_live(&mut s, local, v.gen, tally, removed);
         }
+        policy.restore_victims(victims);
+        let mut ext = |id: u32, gen: u32| self.take_hits(id, gen);
         policy.climb(&mut ext);
-        more || !self.inner.reads.is_empty() && budget == usize::MAX
+        more || budget == usize::MAX && !self.inner.reads.is_empty()
     }
 
     /// Removes the policy's size victim from `shard` if its slot still holds that generation
@@ -1065,7 +1069,7 @@ where
         let Some(mut policy) = shard.policy.take() else {
             return false;
         };
-        let mut victims = Vec::new();
+        let mut victims = policy.take_victims();
         let mut more = false;
         if self.expiry_on() {
             let now = self.inner.clock.now();
@@ -1080,6 +1084,7 @@ where
         for v in victims.drain(..) {
             self.evict_if_live(shard, v.id, v.gen, tally, removed);
         }
+        policy.restore_victims(victims);
         policy.climb(&mut |id, gen| shard.live_at(id, gen).map_or(0, Stored::take_hits));
         if policy.worth_prefetching() {
             // The next eviction reads the victim's and the candidate's hit counters.
@@ -1145,7 +1150,7 @@ where
         }
     }
 
-    pub(crate) fn notify(&self, removed: Pending<K, V>) {
+    pub(crate) fn notify(&self, removed: impl IntoIterator<Item = (K, V, RemovalCause)>) {
         if let Some(l) = &self.inner.config.listener {
             for (k, v, c) in removed {
                 l(k, v, c);
@@ -1162,7 +1167,7 @@ where
         self.inner.status.store(REQUIRED, Ordering::Release);
         let policy = self.inner.policy.lock();
         let mut policy = policy;
-        let mut removed = Vec::new();
+        let mut removed = Pending::new();
         let mut tally = Tally::default();
         // Bounded like `run_pending_tasks`: other threads may keep adding work.
         for _ in 0..16 {

@@ -88,12 +88,21 @@ impl FrequencySketch {
     /// collision in all four rows) but never under-estimates since the last halving.
     pub fn frequency(&self, hash: u64) -> u8 {
         let (block, counters) = self.locate(hash);
+        let b = self.block(block);
         let mut min = COUNTER_MAX;
         for row in 0..4 {
-            let (word, shift) = counter_position(block, counters, row);
-            min = min.min((self.table[word] >> shift) & COUNTER_MAX);
+            let (word, shift) = counter_position(counters, row);
+            min = min.min((b[word] >> shift) & COUNTER_MAX);
         }
         min as u8
+    }
+
+    /// The key's block as an array, so the four counter reads need no bounds checks (a third
+    /// of the instructions of an estimate, which admission makes twice per eviction).
+    #[inline]
+    fn block(&self, first_word: usize) -> &[u64; BLOCK_WORDS] {
+        let words = &self.table[first_word..first_word + BLOCK_WORDS];
+        words.try_into().expect("a block is BLOCK_WORDS long")
     }
 
     /// Starts loading the key's block, so a later lookup or increment does not wait for it.
@@ -116,12 +125,14 @@ impl FrequencySketch {
     /// effect as `n` calls of [`increment`](Self::increment) but one lookup of the block.
     pub fn increment_by(&mut self, hash: u64, n: u8) {
         let (block, counters) = self.locate(hash);
+        let words = &mut self.table[block..block + BLOCK_WORDS];
+        let b: &mut [u64; BLOCK_WORDS] = words.try_into().expect("a block is BLOCK_WORDS long");
         let mut added = 0;
         for row in 0..4 {
-            let (word, shift) = counter_position(block, counters, row);
-            let count = (self.table[word] >> shift) & COUNTER_MAX;
+            let (word, shift) = counter_position(counters, row);
+            let count = (b[word] >> shift) & COUNTER_MAX;
             let step = (COUNTER_MAX - count).min(u64::from(n));
-            self.table[word] += step << shift;
+            b[word] += step << shift;
             added = added.max(step);
         }
         if added > 0 {
@@ -165,12 +176,13 @@ impl fmt::Debug for FrequencySketch {
     }
 }
 
-/// Word index and bit shift of the counter of `row` (0..4) within a block. Row `r` owns
-/// words `2r` and `2r + 1` of the block, giving 32 counters per row; one byte of the
-/// counter bits picks the word (bit 0) and the nibble (bits 1..5).
-fn counter_position(block: usize, counters: u32, row: usize) -> (usize, u32) {
+/// Word (within the block) and bit shift of the counter of `row` (0..4). Row `r` owns words
+/// `2r` and `2r + 1` of the block, giving 32 counters per row; one byte of the counter bits
+/// picks the word (bit 0) and the nibble (bits 1..5).
+#[inline]
+fn counter_position(counters: u32, row: usize) -> (usize, u32) {
     let bits = counters >> (row * 8);
-    let word = block + row * 2 + (bits & 1) as usize;
+    let word = row * 2 + (bits & 1) as usize;
     let shift = ((bits >> 1) & 15) * 4;
     (word, shift)
 }

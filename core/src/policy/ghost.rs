@@ -49,6 +49,8 @@ pub(crate) struct Ghosts {
     lists: [Generations; 2],
     /// Pushes per generation (the same for both lists: they share one capacity).
     generation: usize,
+    /// The capacity the filters were last fitted to.
+    capacity: usize,
 }
 
 impl Ghosts {
@@ -58,17 +60,25 @@ impl Ghosts {
         g.current_len + g.older_len
     }
 
+    #[cfg(test)]
     pub(crate) fn contains(&self, list: Ghost, hash: u32) -> bool {
+        self.lookup(hash)[list as usize]
+    }
+
+    /// Whether each list (indexed by [`Ghost`]) remembers `hash`: one block lookup for both,
+    /// which every new entry asks about.
+    pub(crate) fn lookup(&self, hash: u32) -> [bool; 2] {
         if self.blocks.is_empty() {
-            return false;
+            return [false; 2];
         }
-        let (block, bits) = self.locate(hash);
+        let (block, masks) = self.locate(hash);
         let b = &self.blocks[block];
-        let base = list as usize * 2 * GEN_WORDS;
-        (0..2).any(|g| {
-            bits.iter()
-                .all(|&(w, m)| b[base + g * GEN_WORDS + w] & m == m)
-        })
+        let has = |at: usize| b[at] & masks[0] == masks[0] && b[at + 1] & masks[1] == masks[1];
+        // Words: list 0 generation 0, list 0 generation 1, list 1 generation 0, ...
+        [
+            has(0) || has(GEN_WORDS),
+            has(2 * GEN_WORDS) || has(3 * GEN_WORDS),
+        ]
     }
 
     /// Starts loading the hash's block, so a later lookup or push does not wait for it.
@@ -84,23 +94,25 @@ impl Ghosts {
         if capacity == 0 {
             return;
         }
-        self.fit(capacity);
+        if capacity != self.capacity {
+            self.fit(capacity);
+        }
         if self.lists[list as usize].current_len >= self.generation {
             self.rotate(list);
         }
-        let (block, bits) = self.locate(hash);
+        let (block, masks) = self.locate(hash);
         let g = &mut self.lists[list as usize];
         let base = list as usize * 2 * GEN_WORDS + g.current * GEN_WORDS;
         let b = &mut self.blocks[block];
-        for (w, m) in bits {
-            b[base + w] |= m;
-        }
+        b[base] |= masks[0];
+        b[base + 1] |= masks[1];
         g.current_len += 1;
     }
 
     /// Sizes the filters for `capacity`. Weighted caches change it with every entry; the
     /// table is rebuilt (forgetting everything) only when it is off by more than twice.
     fn fit(&mut self, capacity: usize) {
+        self.capacity = capacity;
         self.generation = capacity.div_ceil(2);
         let wanted = (self.generation * BITS_PER_KEY).div_ceil(GEN_WORDS * 64);
         let have = self.blocks.len();
@@ -121,18 +133,19 @@ impl Ghosts {
         g.current_len = 0;
     }
 
-    /// The block and four (word, mask) bits (within a generation's two words) for a hash.
-    fn locate(&self, hash: u32) -> (usize, [(usize, u64); 4]) {
+    /// The block and, for the two words of a generation, the masks of a hash's four bits.
+    fn locate(&self, hash: u32) -> (usize, [u64; GEN_WORDS]) {
         let h = u64::from(hash).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         // Any number of blocks (not only powers of two, which would round the memory up by
         // as much as half): the top 32 bits scaled to the block count.
         let block = (((h >> 32) * self.blocks.len() as u64) >> 32) as usize;
         let bits = (h ^ (h >> 29)).wrapping_mul(0xBF58_476D_1CE4_E5B9) >> 32;
-        let bit = |shift: u32| {
+        let mut masks = [0u64; GEN_WORDS];
+        for shift in [0, 8, 16, 24] {
             let v = (bits >> shift) as usize & 0x7F;
-            (v >> 6, 1u64 << (v & 63))
-        };
-        (block, [bit(0), bit(8), bit(16), bit(24)])
+            masks[v >> 6] |= 1u64 << (v & 63);
+        }
+        (block, masks)
     }
 }
 

@@ -119,6 +119,9 @@ pub(crate) struct Policy {
     queued: std::collections::VecDeque<Event>,
     /// See [`prefetch_always`](Self::prefetch_always).
     prefetch_always: bool,
+    /// A buffer for the victims of one maintenance run, kept between runs: a fresh `Vec` cost
+    /// an allocation and a free on every insert into a full cache.
+    victims: Vec<Victim>,
 }
 
 /// The share of ARC's step taken per ghost hit. The full step swung the window of arc-P6 at
@@ -160,6 +163,7 @@ impl Policy {
             pending_adjustment: 0.0,
             queued: std::collections::VecDeque::new(),
             prefetch_always: false,
+            victims: Vec::new(),
         };
         p.set_maximum(maximum);
         p
@@ -228,6 +232,17 @@ impl Policy {
         }
     }
 
+    /// The victims buffer (empty), to be handed back with [`restore_victims`](Self::restore_victims).
+    pub(crate) fn take_victims(&mut self) -> Vec<Victim> {
+        std::mem::take(&mut self.victims)
+    }
+
+    /// Keeps a drained victims buffer's allocation for the next run.
+    pub(crate) fn restore_victims(&mut self, mut victims: Vec<Victim>) {
+        victims.clear();
+        self.victims = victims;
+    }
+
     /// Whether writes are still waiting for replay.
     pub(crate) fn has_queued(&self) -> bool {
         !self.queued.is_empty()
@@ -257,10 +272,11 @@ impl Policy {
             let old_gen = self.nodes[idx].gen;
             self.record_remove(id, old_gen);
         }
-        let returning =
-            self.kind == EvictionPolicy::TinyLfu && self.ghosts.contains(Ghost::Rejected, hash);
+        let mut returning = false;
         if self.kind == EvictionPolicy::TinyLfu {
-            self.adapt_to_ghosts(hash, weight, returning);
+            let [rejected, evicted] = self.ghosts.lookup(hash);
+            returning = rejected;
+            self.adapt_to_ghosts(weight, rejected, evicted);
         }
         self.nodes[idx] = Node {
             hash,
@@ -688,15 +704,18 @@ impl Policy {
     /// ARC's rule for its target size, applied to the window: a ghost hit in the rejected
     /// list grows the window, one in the evicted list shrinks it, each by the ratio of the
     /// lists' sizes (at least one entry's weight).
-    fn adapt_to_ghosts(&mut self, hash: u32, weight: u32, returning: bool) {
+    fn adapt_to_ghosts(&mut self, weight: u32, rejected: bool, evicted: bool) {
+        if !rejected && !evicted {
+            return;
+        }
         let w = f64::from(weight.max(1));
         let (r, e) = (
             self.ghosts.len(Ghost::Rejected).max(1) as f64,
             self.ghosts.len(Ghost::Evicted).max(1) as f64,
         );
-        if returning {
+        if rejected {
             self.pending_adjustment += (e / r).max(1.0) * w * ADAPTATION_RATE;
-        } else if self.ghosts.contains(Ghost::Evicted, hash) {
+        } else {
             self.pending_adjustment -= (r / e).max(1.0) * w * ADAPTATION_RATE;
         }
     }
