@@ -153,10 +153,12 @@ where
             .next_power_of_two()
             .clamp(1, 256);
         let now = clock.now();
+        // One shard holds the whole policy whatever its size or weights: nothing is split.
         let segmented = config.policy == crate::EvictionPolicy::TinyLfu
-            && config.weigher.is_none()
             && config.max_capacity <= MAX_SEGMENTED_CAPACITY
-            && config.max_capacity / shard_count as u64 >= MIN_SEGMENT;
+            && (shard_count == 1
+                || config.weigher.is_none()
+                    && config.max_capacity / shard_count as u64 >= MIN_SEGMENT);
         let policy = Policy::new(
             config.policy,
             if segmented { 0 } else { config.max_capacity },
@@ -172,7 +174,8 @@ where
                         if segmented {
                             let share = config.max_capacity / shards
                                 + u64::from(i < config.max_capacity % shards);
-                            let mut policy = Policy::new(config.policy, share, false, now);
+                            let mut policy =
+                                Policy::new(config.policy, share, config.weigher.is_some(), now);
                             if config.max_capacity >= PREFETCH_FROM_CAPACITY {
                                 policy.prefetch_always();
                             }
@@ -1361,6 +1364,49 @@ mod tests {
             .max_capacity(1 << 20)
             .weigher(|_, _| 1)));
         assert!(one(Cache::builder()));
+    }
+
+    /// With one shard nothing is split, so the policy lives under the shard's lock whatever
+    /// the capacity or weights: the fastest layout for callers that never contend (a binding
+    /// whose calls are serialised by a GIL or a single JS thread).
+    #[test]
+    fn one_shard_keeps_its_policy_under_its_lock() {
+        let removed = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&removed);
+        let cache: Cache<u32, u32> = Cache::builder()
+            .max_capacity(100)
+            .shards(1)
+            .weigher(|_, v: &u32| *v)
+            .eviction_listener(move |k, _, cause| log.lock().push((k, cause)))
+            .build();
+        assert!(cache.inner.segmented);
+        for k in 0..1_000u32 {
+            cache.insert(k, k % 7);
+            assert!(cache.weighted_size() <= 100, "bound broken at {k}");
+        }
+        cache.insert(5000, 101);
+        cache.run_pending_tasks();
+        assert!(
+            cache.get(&5000).is_none(),
+            "heavier than the cache: evicted"
+        );
+        let (n, w) = cache.policy_sizes();
+        assert_eq!((n, w), (cache.entry_count(), cache.weighted_size()));
+        let gone = removed.lock().len() as u64;
+        assert_eq!(
+            gone + cache.entry_count(),
+            1_001,
+            "every entry is held or reported"
+        );
+        assert!(
+            !Cache::<u32, u32>::builder()
+                .max_capacity(100)
+                .shards(1)
+                .eviction_policy(crate::EvictionPolicy::Lru)
+                .build()
+                .inner
+                .segmented
+        );
     }
 
     #[test]
