@@ -276,8 +276,8 @@ where
             }
             return None;
         };
-        let gen = shard.slots[local as usize].gen;
         let e = shard.stored(local);
+        let gen = e.gen;
         let cfg = &self.inner.config;
         let mut now = 0;
         if self.expiry_on() || cfg.refresh_after.is_some() {
@@ -506,9 +506,11 @@ where
                 p.prefetch_add(hash);
             }
             if let Some(local) = shard.find(hash, &key) {
-                let gen = shard.slots[local as usize].gen;
                 let current = shard.deadline(local);
+                weight_delta -= i64::from(shard.weight(local));
+                shard.set_weight(local, weight);
                 let e = shard.stored_mut(local);
+                let gen = e.gen;
                 let expired = self.expiry_on() && current <= now;
                 let (deadline, own) = match choice {
                     DeadlineChoice::Shared => (shared(), false),
@@ -517,8 +519,6 @@ where
                     DeadlineChoice::Keep => (current, e.own_deadline),
                 };
                 let old = std::mem::replace(&mut e.value, value);
-                weight_delta -= i64::from(e.weight);
-                e.weight = weight;
                 e.own_deadline = own;
                 shard.set_times(local, deadline, now);
                 let cause = if expired {
@@ -546,11 +546,11 @@ where
                 let stored = Stored {
                     key,
                     value,
+                    gen: 0,
                     own_deadline: own,
-                    weight,
                     hits: AtomicU8::new(0),
                 };
-                let (local, gen) = shard.insert_new(&self.inner.hasher, hash, stored);
+                let (local, gen) = shard.insert_new(&self.inner.hasher, hash, stored, weight);
                 if !self.inner.segmented {
                     // Only the global policy prefetches through it (see `prefetch_entry`).
                     let base = shard.slots.as_ptr() as usize;
@@ -689,21 +689,21 @@ where
         let stored = {
             let mut shard = self.inner.shards[idx].0.write();
             let local = shard.find(hash, key)?;
-            let gen = shard.slots[local as usize].gen;
             let deadline = shard.deadline(local);
-            let stored = shard.remove_at(hash, local);
+            let (stored, weight) = shard.remove_at(hash, local);
+            let gen = stored.gen;
             self.log_op(&mut *shard, idx, WriteOp::Remove { local, gen });
-            (stored, deadline)
+            (stored, weight, deadline)
         };
-        let (stored, deadline) = stored;
+        let (stored, weight, deadline) = stored;
         self.inner.entry_count.fetch_sub(1, Ordering::Relaxed);
         self.inner
             .weighted_size
-            .fetch_sub(u64::from(stored.weight), Ordering::Relaxed);
+            .fetch_sub(u64::from(weight), Ordering::Relaxed);
         let expired = self.expiry_on() && deadline <= self.inner.clock.now();
         let out = (!expired).then(|| stored.value.clone());
         let cause = if expired {
-            self.inner.counters.record_eviction(stored.weight);
+            self.inner.counters.record_eviction(weight);
             RemovalCause::Expired
         } else {
             RemovalCause::Explicit
@@ -730,26 +730,26 @@ where
             let drained = {
                 let mut s = shard.0.write();
                 let drained = s.drain_all();
-                for (local, gen, _, _) in &drained {
+                for (local, _, _, e) in &drained {
                     self.log_op(
                         &mut *s,
                         idx,
                         WriteOp::Remove {
                             local: *local,
-                            gen: *gen,
+                            gen: e.gen,
                         },
                     );
                 }
                 drained
             };
             let mut pending = Vec::with_capacity(drained.len());
-            for (_, _, deadline, e) in drained {
+            for (_, deadline, weight, e) in drained {
                 self.inner.entry_count.fetch_sub(1, Ordering::Relaxed);
                 self.inner
                     .weighted_size
-                    .fetch_sub(u64::from(e.weight), Ordering::Relaxed);
+                    .fetch_sub(u64::from(weight), Ordering::Relaxed);
                 let cause = if self.expiry_on() && deadline <= now {
-                    self.inner.counters.record_eviction(e.weight);
+                    self.inner.counters.record_eviction(weight);
                     RemovalCause::Expired
                 } else {
                     RemovalCause::Explicit
@@ -771,8 +771,8 @@ where
             let snapshot: Vec<(u32, u32, K, V)> = {
                 let s = shard.0.read();
                 s.entries()
-                    .filter(|&(_, _, deadline, _)| !self.expiry_on() || deadline > now)
-                    .map(|(l, g, _, e)| (l, g, e.key.clone(), e.value.clone()))
+                    .filter(|&(_, deadline, _)| !self.expiry_on() || deadline > now)
+                    .map(|(l, _, e)| (l, e.gen, e.key.clone(), e.value.clone()))
                     .collect()
             };
             let doomed: Vec<(u32, u32, K)> = snapshot
@@ -789,9 +789,9 @@ where
                 for (local, gen, key) in doomed {
                     if s.live_at(local, gen).is_some() {
                         let hash = self.hash(&key);
-                        let e = s.remove_at(hash, local);
+                        let (e, weight) = s.remove_at(hash, local);
                         self.log_op(&mut *s, idx, WriteOp::Remove { local, gen });
-                        pending.push((e.key, e.value, RemovalCause::Explicit, e.weight));
+                        pending.push((e.key, e.value, RemovalCause::Explicit, weight));
                     }
                 }
             }
@@ -1023,8 +1023,8 @@ where
     ) {
         if shard.live_at(local, gen).is_some() {
             let hash = self.hash(&shard.stored(local).key);
-            let e = shard.remove_at(hash, local);
-            tally.evicted(e.weight);
+            let (e, weight) = shard.remove_at(hash, local);
+            tally.evicted(weight);
             removed.push((e.key, e.value, RemovalCause::Size));
         }
     }
@@ -1049,9 +1049,9 @@ where
         let deadline = shard.deadline(local);
         if deadline <= now {
             let hash = self.hash(&shard.stored(local).key);
-            let e = shard.remove_at(hash, local);
+            let (e, weight) = shard.remove_at(hash, local);
             policy.record_remove(v.id, v.gen);
-            tally.evicted(e.weight);
+            tally.evicted(weight);
             removed.push((e.key, e.value, RemovalCause::Expired));
         } else {
             policy.set_deadline(v.id, v.gen, deadline);
@@ -1184,11 +1184,9 @@ where
         for id in ids {
             let (idx, local) = self.split_id(id);
             let s = self.inner.shards[idx].0.read();
-            if let Some(slot) = s.slots.get(local as usize) {
-                if let Some(e) = &slot.entry {
-                    if !self.expiry_on() || s.deadline(local) > now {
-                        keys.push(e.key.clone());
-                    }
+            if let Some(Some(e)) = s.slots.get(local as usize) {
+                if !self.expiry_on() || s.deadline(local) > now {
+                    keys.push(e.key.clone());
                 }
             }
         }
@@ -1216,7 +1214,7 @@ where
                     .map_or_else(Vec::new, |p| p.ids_coldest_first());
                 ids.into_iter()
                     .filter_map(|local| {
-                        let e = s.slots.get(local as usize)?.entry.as_ref()?;
+                        let e = s.slots.get(local as usize)?.as_ref()?;
                         (!self.expiry_on() || s.deadline(local) > now).then(|| e.key.clone())
                     })
                     .collect()

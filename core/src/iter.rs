@@ -48,7 +48,7 @@ where
         for shard in self.inner.shards.iter() {
             match shard.0.try_read() {
                 Some(s) => {
-                    for (_, _, _, e) in s.entries() {
+                    for (_, _, e) in s.entries() {
                         f(&e.key, &e.value);
                     }
                 }
@@ -86,8 +86,8 @@ where
             self.next_shard += 1;
             let batch: Vec<(K, V)> = s
                 .entries()
-                .filter(|&(_, _, deadline, _)| !expiry || deadline > now)
-                .map(|(_, _, _, e)| (e.key.clone(), e.value.clone()))
+                .filter(|&(_, deadline, _)| !expiry || deadline > now)
+                .map(|(_, _, e)| (e.key.clone(), e.value.clone()))
                 .collect();
             drop(s);
             self.batch = batch.into_iter();

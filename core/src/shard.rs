@@ -23,9 +23,13 @@ use crate::policy::Policy;
 pub(crate) struct Stored<K, V> {
     pub(crate) key: K,
     pub(crate) value: V,
+    /// Changes each time the slot is filled, so the policy's decisions about an entry since
+    /// removed are recognised as stale when the slot holds another. Kept in the entry (an empty
+    /// slot needs none: the shard hands out generations from one counter) so that a
+    /// `u64 -> u64` slot is 24 bytes, not 32.
+    pub(crate) gen: u32,
     /// Whether the deadline is the entry's own (per-entry expiry) rather than the cache-wide one.
     pub(crate) own_deadline: bool,
-    pub(crate) weight: u32,
     /// Hits since the policy last looked (TinyLFU), saturating at
     /// [`MAX_REFS`](crate::policy::MAX_REFS): a reader bumps it under the shared lock it
     /// already holds, on a line it already loaded, and once saturated only reads it, so hot
@@ -64,11 +68,9 @@ impl<K, V> Stored<K, V> {
     }
 }
 
-/// A slab cell: a generation and maybe an entry.
-pub(crate) struct Slot<K, V> {
-    pub(crate) gen: u32,
-    pub(crate) entry: Option<Stored<K, V>>,
-}
+/// A slab cell. Weights (other than 1) and times live in side tables, only in caches that
+/// use them.
+pub(crate) type Slot<K, V> = Option<Stored<K, V>>;
 
 /// What the policy must learn about a write, in the order it happened.
 #[derive(Clone, Copy, Debug)]
@@ -99,6 +101,11 @@ pub(crate) struct Shard<K, V> {
     /// Times of the slots, by slot; empty until some entry has a deadline or a write time
     /// (a slot past its end has neither).
     times: Vec<Times>,
+    /// Weights of the slots, by slot; empty until some entry weighs other than 1 (a slot past
+    /// its end weighs 1), so caches without a weigher do not pay 4 bytes an entry for them.
+    weights: Vec<u32>,
+    /// The generation the next filled slot gets.
+    next_gen: u32,
     free: Vec<u32>,
     /// Pending writes with their global sequence numbers, oldest first.
     pub(crate) log: Vec<(u64, WriteOp)>,
@@ -115,6 +122,8 @@ impl<K, V> Default for Shard<K, V> {
             table: HashTable::new(),
             slots: Vec::new(),
             times: Vec::new(),
+            weights: Vec::new(),
+            next_gen: 1,
             free: Vec::new(),
             log: Vec::new(),
             loads: HashTable::new(),
@@ -133,7 +142,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     {
         let slots = &self.slots;
         self.table
-            .find(hash, |&i| match &slots[i as usize].entry {
+            .find(hash, |&i| match &slots[i as usize] {
                 Some(e) => e.key.borrow() == key,
                 None => false,
             })
@@ -143,7 +152,6 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     #[inline]
     pub(crate) fn stored(&self, local: u32) -> &Stored<K, V> {
         self.slots[local as usize]
-            .entry
             .as_ref()
             .expect("indexed slot holds an entry")
     }
@@ -151,7 +159,6 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     #[inline]
     pub(crate) fn stored_mut(&mut self, local: u32) -> &mut Stored<K, V> {
         self.slots[local as usize]
-            .entry
             .as_mut()
             .expect("indexed slot holds an entry")
     }
@@ -176,6 +183,25 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         self.times.get(local as usize)
     }
 
+    /// The weight of the entry in `local`.
+    #[inline]
+    pub(crate) fn weight(&self, local: u32) -> u32 {
+        self.weights.get(local as usize).copied().unwrap_or(1)
+    }
+
+    /// Records the weight of the entry in `local`, growing the weights only for one other
+    /// than 1.
+    pub(crate) fn set_weight(&mut self, local: u32, weight: u32) {
+        let i = local as usize;
+        if i >= self.weights.len() {
+            if weight == 1 {
+                return;
+            }
+            self.weights.resize(self.slots.len().max(i + 1), 1);
+        }
+        self.weights[i] = weight;
+    }
+
     /// Records the times of the entry in `local`, growing the times only when there is
     /// something to keep.
     pub(crate) fn set_times(&mut self, local: u32, deadline: u64, written: u64) {
@@ -195,76 +221,78 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         t.written = written;
     }
 
-    /// Stores a new entry (the key must be absent) and returns its slot and generation.
+    /// Stores a new entry (the key must be absent; its `gen` is set here) with its weight, and
+    /// returns its slot and generation.
     pub(crate) fn insert_new<S: BuildHasher>(
         &mut self,
         hasher: &S,
         hash: u64,
-        stored: Stored<K, V>,
+        mut stored: Stored<K, V>,
+        weight: u32,
     ) -> (u32, u32) {
         let local = match self.free.pop() {
             Some(l) => l,
             None => {
                 let l = u32::try_from(self.slots.len()).expect("fewer than 2^32 entries per shard");
-                self.slots.push(Slot {
-                    gen: 0,
-                    entry: None,
-                });
+                self.slots.push(None);
                 l
             }
         };
-        let slot = &mut self.slots[local as usize];
-        slot.gen = slot.gen.wrapping_add(1).max(1);
-        slot.entry = Some(stored);
-        let gen = slot.gen;
+        let gen = self.next_gen;
+        self.next_gen = gen.wrapping_add(1).max(1);
+        stored.gen = gen;
+        self.slots[local as usize] = Some(stored);
+        self.set_weight(local, weight);
         let slots = &self.slots;
         self.table.insert_unique(hash, local, |&i| {
-            hasher.hash_one(&slots[i as usize].entry.as_ref().expect("live").key)
+            hasher.hash_one(&slots[i as usize].as_ref().expect("live").key)
         });
         (local, gen)
     }
 
-    /// Takes the entry out of `local` (which must be live) and frees the slot.
-    pub(crate) fn remove_at(&mut self, hash: u64, local: u32) -> Stored<K, V> {
+    /// Takes the entry out of `local` (which must be live) and frees the slot; returns the
+    /// entry and its weight.
+    pub(crate) fn remove_at(&mut self, hash: u64, local: u32) -> (Stored<K, V>, u32) {
         if let Ok(e) = self.table.find_entry(hash, |&i| i == local) {
             e.remove();
         }
         self.free.push(local);
-        self.slots[local as usize].entry.take().expect("live slot")
+        let weight = self.weight(local);
+        (
+            self.slots[local as usize].take().expect("live slot"),
+            weight,
+        )
     }
 
     /// The live entry in `local` if its generation is still `gen`.
     pub(crate) fn live_at(&self, local: u32, gen: u32) -> Option<&Stored<K, V>> {
-        let slot = self.slots.get(local as usize)?;
-        if slot.gen == gen {
-            slot.entry.as_ref()
-        } else {
-            None
-        }
+        self.slots
+            .get(local as usize)?
+            .as_ref()
+            .filter(|e| e.gen == gen)
     }
 
-    /// Removes every entry, returning them with their slot, generation and deadline.
-    pub(crate) fn drain_all(&mut self) -> Vec<(u32, u32, u64, Stored<K, V>)> {
+    /// Removes every entry, returning them with their slot, deadline and weight.
+    pub(crate) fn drain_all(&mut self) -> Vec<(u32, u64, u32, Stored<K, V>)> {
         self.table.clear();
         let mut out = Vec::new();
         for i in 0..self.slots.len() {
-            let deadline = self.deadline(i as u32);
-            let slot = &mut self.slots[i];
-            if let Some(e) = slot.entry.take() {
-                out.push((i as u32, slot.gen, deadline, e));
-                self.free.push(i as u32);
+            let local = i as u32;
+            let (deadline, weight) = (self.deadline(local), self.weight(local));
+            if let Some(e) = self.slots[i].take() {
+                out.push((local, deadline, weight, e));
+                self.free.push(local);
             }
         }
         out
     }
 
     /// Live entries by slot with their deadlines, for iteration and predicate scans.
-    pub(crate) fn entries(&self) -> impl Iterator<Item = (u32, u32, u64, &Stored<K, V>)> {
-        self.slots.iter().enumerate().filter_map(|(i, s)| {
-            s.entry
-                .as_ref()
-                .map(|e| (i as u32, s.gen, self.deadline(i as u32), e))
-        })
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (u32, u64, &Stored<K, V>)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|e| (i as u32, self.deadline(i as u32), e)))
     }
 }
 
@@ -272,11 +300,35 @@ impl<K: Hash + Eq, V> Shard<K, V> {
 mod tests {
     use super::*;
 
-    /// Two `u64 -> u64` slots per cache line: a lookup touches one line, and the memory
-    /// benchmark's bytes per entry depend on it.
+    /// A `u64 -> u64` slot is the key, the value and 8 bytes of generation, flags and hit
+    /// counter: the memory benchmark's bytes per entry depend on it.
     #[test]
-    fn a_u64_slot_is_half_a_cache_line() {
-        assert!(std::mem::size_of::<Slot<u64, u64>>() <= 32);
+    fn a_u64_slot_is_24_bytes() {
+        assert_eq!(std::mem::size_of::<Slot<u64, u64>>(), 24);
+    }
+
+    #[test]
+    fn weights_are_kept_only_once_some_entry_weighs_other_than_one() {
+        let mut s: Shard<u64, u64> = Shard::default();
+        let h = crate::RandomState::default();
+        let stored = |k| Stored {
+            key: k,
+            value: k,
+            gen: 0,
+            own_deadline: false,
+            hits: AtomicU8::new(0),
+        };
+        let (a, ga) = s.insert_new(&h, h.hash_one(1u64), stored(1), 1);
+        assert!(s.weights.is_empty());
+        let (b, gb) = s.insert_new(&h, h.hash_one(2u64), stored(2), 7);
+        assert_ne!(ga, gb);
+        assert_eq!((s.weight(a), s.weight(b)), (1, 7));
+        assert_eq!(s.remove_at(h.hash_one(2u64), b).1, 7);
+        let (c, gc) = s.insert_new(&h, h.hash_one(3u64), stored(3), 1);
+        assert_eq!(c, b, "the freed slot is reused");
+        assert_ne!(gc, gb, "with another generation");
+        assert!(s.live_at(c, gb).is_none() && s.live_at(c, gc).is_some());
+        assert_eq!(s.weight(c), 1, "a reused slot does not inherit a weight");
     }
 
     #[test]
@@ -286,19 +338,19 @@ mod tests {
         let stored = |k| Stored {
             key: k,
             value: k,
+            gen: 0,
             own_deadline: false,
-            weight: 1,
             hits: AtomicU8::new(0),
         };
-        let (a, _) = s.insert_new(&h, h.hash_one(1u64), stored(1));
+        let (a, _) = s.insert_new(&h, h.hash_one(1u64), stored(1), 1);
         s.set_times(a, NEVER, 0);
         assert!(s.times.is_empty());
-        let (b, _) = s.insert_new(&h, h.hash_one(2u64), stored(2));
+        let (b, _) = s.insert_new(&h, h.hash_one(2u64), stored(2), 1);
         s.set_times(b, 500, 7);
         assert_eq!((s.deadline(a), s.written(a)), (NEVER, 0));
         assert_eq!((s.deadline(b), s.written(b)), (500, 7));
         s.remove_at(h.hash_one(2u64), b);
-        let (c, _) = s.insert_new(&h, h.hash_one(3u64), stored(3));
+        let (c, _) = s.insert_new(&h, h.hash_one(3u64), stored(3), 1);
         assert_eq!(c, b, "the freed slot is reused");
         s.set_times(c, NEVER, 0);
         assert_eq!(

@@ -131,6 +131,10 @@ impl TimerWheel {
     /// Removes `id` from the wheel if it is scheduled, because an entry that is removed
     /// or replaced must not be reported as expired later; a no-op otherwise.
     pub fn deschedule(&mut self, id: u32) {
+        if self.len == 0 {
+            // Nothing scheduled (a cache without expiry): skip the lookup every removal made.
+            return;
+        }
         if let Some(node) = self.scheduled_node(id) {
             self.unlink(node);
             self.len -= 1;
