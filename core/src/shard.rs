@@ -300,6 +300,16 @@ impl<K: Hash + Eq, V> Shard<K, V> {
 mod tests {
     use super::*;
 
+    fn stored(k: u64) -> Stored<u64, u64> {
+        Stored {
+            key: k,
+            value: k,
+            gen: 0,
+            own_deadline: false,
+            hits: AtomicU8::new(0),
+        }
+    }
+
     /// A `u64 -> u64` slot is the key, the value and 8 bytes of generation, flags and hit
     /// counter: the memory benchmark's bytes per entry depend on it.
     #[test]
@@ -311,13 +321,6 @@ mod tests {
     fn weights_are_kept_only_once_some_entry_weighs_other_than_one() {
         let mut s: Shard<u64, u64> = Shard::default();
         let h = crate::RandomState::default();
-        let stored = |k| Stored {
-            key: k,
-            value: k,
-            gen: 0,
-            own_deadline: false,
-            hits: AtomicU8::new(0),
-        };
         let (a, ga) = s.insert_new(&h, h.hash_one(1u64), stored(1), 1);
         assert!(s.weights.is_empty());
         let (b, gb) = s.insert_new(&h, h.hash_one(2u64), stored(2), 7);
@@ -335,13 +338,6 @@ mod tests {
     fn times_are_kept_only_once_some_entry_has_them() {
         let mut s: Shard<u64, u64> = Shard::default();
         let h = crate::RandomState::default();
-        let stored = |k| Stored {
-            key: k,
-            value: k,
-            gen: 0,
-            own_deadline: false,
-            hits: AtomicU8::new(0),
-        };
         let (a, _) = s.insert_new(&h, h.hash_one(1u64), stored(1), 1);
         s.set_times(a, NEVER, 0);
         assert!(s.times.is_empty());

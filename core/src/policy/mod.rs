@@ -119,6 +119,9 @@ pub(crate) struct Policy {
     queued: std::collections::VecDeque<Event>,
     /// See [`prefetch_always`](Self::prefetch_always).
     prefetch_always: bool,
+    /// Weights by node id; empty until some entry weighs other than 1 (an id past its end
+    /// weighs 1), so a node is 20 bytes and unweighted caches pay nothing for weights.
+    weights: Vec<u32>,
     /// A buffer for the victims of one maintenance run, kept between runs: a fresh `Vec` cost
     /// an allocation and a free on every insert into a full cache.
     victims: Vec<Victim>,
@@ -164,6 +167,7 @@ impl Policy {
             queued: std::collections::VecDeque::new(),
             prefetch_always: false,
             victims: Vec::new(),
+            weights: Vec::new(),
         };
         p.set_maximum(maximum);
         p
@@ -187,6 +191,22 @@ impl Policy {
 
     pub(crate) fn len(&self) -> u64 {
         self.len
+    }
+
+    #[inline]
+    fn weight(&self, id: u32) -> u32 {
+        self.weights.get(id as usize).copied().unwrap_or(1)
+    }
+
+    fn set_weight(&mut self, id: u32, weight: u32) {
+        let i = id as usize;
+        if i >= self.weights.len() {
+            if weight == 1 {
+                return;
+            }
+            self.weights.resize(self.nodes.len().max(i + 1), 1);
+        }
+        self.weights[i] = weight;
     }
 
     fn live(&self, id: u32, gen: u32) -> bool {
@@ -278,9 +298,9 @@ impl Policy {
             returning = rejected;
             self.adapt_to_ghosts(weight, rejected, evicted);
         }
+        self.set_weight(id, weight);
         self.nodes[idx] = Node {
             hash,
-            weight,
             gen,
             returning,
             ..Node::FREE
@@ -324,7 +344,7 @@ impl Policy {
 
     fn unlink(&mut self, id: u32) {
         let node = self.nodes[id as usize];
-        let w = u64::from(node.weight);
+        let w = u64::from(self.weight(id));
         match node.queue {
             Queue::Window => {
                 if self.fresh == id {
@@ -347,11 +367,11 @@ impl Policy {
         if !self.live(id, gen) {
             return;
         }
-        let old = self.nodes[id as usize].weight;
+        let old = self.weight(id);
         if old != weight {
             self.unlink(id);
             self.weighted_size = self.weighted_size - u64::from(old) + u64::from(weight);
-            self.nodes[id as usize].weight = weight;
+            self.set_weight(id, weight);
             self.link_new(id, weight);
         }
         self.touch(id);
@@ -365,10 +385,9 @@ impl Policy {
         }
         self.unlink(id);
         self.wheel.deschedule(id);
-        let node = &mut self.nodes[id as usize];
         self.len -= 1;
-        self.weighted_size -= u64::from(node.weight);
-        *node = Node::FREE;
+        self.weighted_size -= u64::from(self.weight(id));
+        self.nodes[id as usize] = Node::FREE;
     }
 
     /// A hit. LRU applies it at once (its order must be exact); TinyLFU only counts it, and
@@ -418,7 +437,7 @@ impl Policy {
                 self.probation.unlink(&mut self.nodes, id);
                 self.nodes[id as usize].queue = Queue::Protected;
                 self.protected.push_back(&mut self.nodes, id);
-                self.protected_size += u64::from(node.weight);
+                self.protected_size += u64::from(self.weight(id));
             }
             Queue::Protected => self.protected.move_to_back(&mut self.nodes, id),
             Queue::Pinned | Queue::Free => {}
@@ -447,14 +466,14 @@ impl Policy {
         if self.wheel.next_expiry_hint().is_none_or(|h| h > now) {
             return true;
         }
-        let nodes = &self.nodes;
+        let (nodes, weights) = (&self.nodes, &self.weights);
         self.wheel.advance(now, budget, |id| {
             let n = nodes[id as usize];
             if n.queue != Queue::Free {
                 out.push(Victim {
                     id,
                     gen: n.gen,
-                    weight: n.weight,
+                    weight: weights.get(id as usize).copied().unwrap_or(1),
                 });
             }
         })
@@ -544,7 +563,7 @@ impl Policy {
         out.push(Victim {
             id,
             gen: n.gen,
-            weight: n.weight,
+            weight: self.weight(id),
         });
         self.record_remove(id, n.gen);
     }
@@ -572,7 +591,7 @@ impl Policy {
                 self.fresh = self.nodes[id as usize].next;
             }
             self.window.unlink(&mut self.nodes, id);
-            let w = u64::from(self.nodes[id as usize].weight);
+            let w = u64::from(self.weight(id));
             self.window_size -= w;
             self.nodes[id as usize].queue = Queue::Probation;
             self.probation.push_back(&mut self.nodes, id);
@@ -612,9 +631,8 @@ impl Policy {
                 chances += 1;
                 let next = self.nodes[victim as usize].next;
                 self.probation.unlink(&mut self.nodes, victim);
-                let node = &mut self.nodes[victim as usize];
-                node.queue = Queue::Protected;
-                self.protected_size += u64::from(node.weight);
+                self.nodes[victim as usize].queue = Queue::Protected;
+                self.protected_size += u64::from(self.weight(victim));
                 self.protected.push_back(&mut self.nodes, victim);
                 victim = next;
                 continue;
@@ -667,7 +685,7 @@ impl Policy {
                 candidates = candidates.saturating_sub(1);
                 continue;
             }
-            let cw = u64::from(self.nodes[candidate as usize].weight);
+            let cw = u64::from(self.weight(candidate));
             if cw > self.maximum {
                 let next = step(self, candidate, cand_backwards);
                 candidates = candidates.saturating_sub(1);
@@ -786,7 +804,7 @@ impl Policy {
                 continue;
             }
             self.protected.unlink(&mut self.nodes, id);
-            self.protected_size -= u64::from(self.nodes[id as usize].weight);
+            self.protected_size -= u64::from(self.weight(id));
             self.nodes[id as usize].queue = Queue::Probation;
             self.probation.push_back(&mut self.nodes, id);
         }
@@ -803,14 +821,14 @@ impl Policy {
         for _ in 0..TRANSFER_THRESHOLD {
             let mut from_probation = true;
             let mut id = self.probation.head;
-            if id == NIL || quota < u64::from(self.nodes[id as usize].weight) {
+            if id == NIL || quota < u64::from(self.weight(id)) {
                 id = self.protected.head;
                 from_probation = false;
             }
             if id == NIL {
                 break;
             }
-            let w = u64::from(self.nodes[id as usize].weight);
+            let w = u64::from(self.weight(id));
             if quota < w {
                 break;
             }
@@ -841,7 +859,7 @@ impl Policy {
             if id == NIL {
                 break;
             }
-            let w = u64::from(self.nodes[id as usize].weight);
+            let w = u64::from(self.weight(id));
             if quota < w {
                 break;
             }

@@ -18,14 +18,14 @@ pub(crate) enum Queue {
     Pinned,
 }
 
-/// 24 bytes: links, 32 bits of the key hash (for the frequency sketch and the ghosts: plenty
-/// for estimates, half the memory of the full hash), weight and generation.
+/// 20 bytes: links, 32 bits of the key hash (for the frequency sketch and the ghosts: plenty
+/// for estimates, half the memory of the full hash), generation and flags. Weights other than
+/// 1 live in the policy's side table.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Node {
     pub(crate) prev: u32,
     pub(crate) next: u32,
     pub(crate) hash: u32,
-    pub(crate) weight: u32,
     pub(crate) gen: u32,
     pub(crate) queue: Queue,
     /// Re-admitted from the rejected ghosts: wins its admission duel.
@@ -41,10 +41,18 @@ impl Node {
         prev: NIL,
         next: NIL,
         hash: 0,
-        weight: 0,
         gen: 0,
         queue: Queue::Free,
         returning: false,
         refs: 0,
     };
+}
+
+#[cfg(test)]
+mod tests {
+    /// The memory benchmark's bytes per entry depend on it.
+    #[test]
+    fn a_node_is_20_bytes() {
+        assert_eq!(std::mem::size_of::<super::Node>(), 20);
+    }
 }
