@@ -16,6 +16,7 @@ mod policy;
 mod prefetch;
 mod read_buffer;
 mod shard;
+mod side_table;
 mod slot_policy;
 mod stats;
 mod timer_wheel;

@@ -18,6 +18,7 @@ use hashbrown::HashTable;
 
 use crate::loader::LoadSlot;
 use crate::policy::Policy;
+use crate::side_table::SideTable;
 
 /// A live entry. Its times live beside it in [`Shard::times`], only in caches that use them.
 pub(crate) struct Stored<K, V> {
@@ -103,7 +104,7 @@ pub(crate) struct Shard<K, V> {
     times: Vec<Times>,
     /// Weights of the slots, by slot; empty until some entry weighs other than 1 (a slot past
     /// its end weighs 1), so caches without a weigher do not pay 4 bytes an entry for them.
-    weights: Vec<u32>,
+    weights: SideTable<u32>,
     /// The generation the next filled slot gets.
     next_gen: u32,
     free: Vec<u32>,
@@ -122,7 +123,7 @@ impl<K, V> Default for Shard<K, V> {
             table: HashTable::new(),
             slots: Vec::new(),
             times: Vec::new(),
-            weights: Vec::new(),
+            weights: SideTable::new(1),
             next_gen: 1,
             free: Vec::new(),
             log: Vec::new(),
@@ -186,20 +187,11 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     /// The weight of the entry in `local`.
     #[inline]
     pub(crate) fn weight(&self, local: u32) -> u32 {
-        self.weights.get(local as usize).copied().unwrap_or(1)
+        self.weights.get(local as usize)
     }
 
-    /// Records the weight of the entry in `local`, growing the weights only for one other
-    /// than 1.
     pub(crate) fn set_weight(&mut self, local: u32, weight: u32) {
-        let i = local as usize;
-        if i >= self.weights.len() {
-            if weight == 1 {
-                return;
-            }
-            self.weights.resize(self.slots.len().max(i + 1), 1);
-        }
-        self.weights[i] = weight;
+        self.weights.set(local as usize, weight, self.slots.len());
     }
 
     /// Records the times of the entry in `local`, growing the times only when there is

@@ -18,6 +18,7 @@ mod list;
 mod node;
 
 use crate::clock::NEVER;
+use crate::side_table::SideTable;
 use crate::timer_wheel::TimerWheel;
 use frequency_sketch::FrequencySketch;
 use ghost::{Ghost, Ghosts};
@@ -121,7 +122,7 @@ pub(crate) struct Policy {
     prefetch_always: bool,
     /// Weights by node id; empty until some entry weighs other than 1 (an id past its end
     /// weighs 1), so a node is 20 bytes and unweighted caches pay nothing for weights.
-    weights: Vec<u32>,
+    weights: SideTable<u32>,
     /// A buffer for the victims of one maintenance run, kept between runs: a fresh `Vec` cost
     /// an allocation and a free on every insert into a full cache.
     victims: Vec<Victim>,
@@ -167,7 +168,7 @@ impl Policy {
             queued: std::collections::VecDeque::new(),
             prefetch_always: false,
             victims: Vec::new(),
-            weights: Vec::new(),
+            weights: SideTable::new(1),
         };
         p.set_maximum(maximum);
         p
@@ -195,18 +196,11 @@ impl Policy {
 
     #[inline]
     fn weight(&self, id: u32) -> u32 {
-        self.weights.get(id as usize).copied().unwrap_or(1)
+        self.weights.get(id as usize)
     }
 
     fn set_weight(&mut self, id: u32, weight: u32) {
-        let i = id as usize;
-        if i >= self.weights.len() {
-            if weight == 1 {
-                return;
-            }
-            self.weights.resize(self.nodes.len().max(i + 1), 1);
-        }
-        self.weights[i] = weight;
+        self.weights.set(id as usize, weight, self.nodes.len());
     }
 
     fn live(&self, id: u32, gen: u32) -> bool {
@@ -473,7 +467,7 @@ impl Policy {
                 out.push(Victim {
                     id,
                     gen: n.gen,
-                    weight: weights.get(id as usize).copied().unwrap_or(1),
+                    weight: weights.get(id as usize),
                 });
             }
         })
