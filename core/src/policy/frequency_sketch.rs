@@ -123,6 +123,7 @@ impl FrequencySketch {
 
     /// Records `n` accesses at once (hits the policy learns about late), with the same
     /// effect as `n` calls of [`increment`](Self::increment) but one lookup of the block.
+    #[inline]
     pub fn increment_by(&mut self, hash: u64, n: u8) {
         let (block, counters) = self.locate(hash);
         let words = &mut self.table[block..block + BLOCK_WORDS];

@@ -772,9 +772,10 @@ impl Policy {
             return;
         }
         self.demote_from_protected(ext);
-        let amount = self.pending_adjustment.trunc();
-        self.pending_adjustment -= amount;
-        match amount as i64 {
+        // `as` truncates toward zero, like `trunc` (which is a libm call here, on every write).
+        let amount = self.pending_adjustment as i64;
+        self.pending_adjustment -= amount as f64;
+        match amount {
             0 => {}
             a if a > 0 => self.increase_window(a as u64, ext),
             a => self.decrease_window(a.unsigned_abs()),
