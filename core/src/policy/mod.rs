@@ -105,6 +105,9 @@ pub(crate) struct Policy {
     maximum: u64,
     weighted_size: u64,
     window_maximum: u64,
+    /// The window's share before any adaptation (1%): above it, the ghosts have shown that
+    /// recency pays, and a rejected key that returns is admitted (see `admit`).
+    window_base: u64,
     window_size: u64,
     protected_maximum: u64,
     protected_size: u64,
@@ -158,6 +161,7 @@ impl Policy {
             maximum,
             weighted_size: 0,
             window_maximum: 0,
+            window_base: 0,
             window_size: 0,
             protected_maximum: 0,
             protected_size: 0,
@@ -179,6 +183,7 @@ impl Policy {
         self.maximum = maximum;
         let main = (maximum as f64 * PERCENT_MAIN) as u64;
         self.window_maximum = (maximum - main).max(1);
+        self.window_base = self.window_maximum;
         self.protected_maximum = (main as f64 * PERCENT_PROTECTED) as u64;
         if !self.weighted {
             self.sketch_capacity = maximum;
@@ -742,7 +747,12 @@ impl Policy {
     }
 
     fn admit(&mut self, candidate_hash: u32, victim_hash: u32, returning: bool) -> bool {
-        if returning {
+        // A candidate the duel turned away a moment ago and that is back already shows that
+        // recency pays, but only where the ghosts have grown the window past its starting 1%
+        // does the policy act on it: in frequency-bound phases such keys displaced entries
+        // worth more (arc-P6 at 5% of its keys: 32.6% -> 34.3% once admission waits for the
+        // window; mean of the 88 shared-trace rows 51.12-51.18% -> 51.26-51.29%).
+        if returning && self.window_maximum > self.window_base {
             return true;
         }
         let victim = self.sketch.frequency(u64::from(victim_hash));
@@ -966,6 +976,55 @@ mod tests {
         let kept = p.ids_coldest_first();
         assert_eq!(kept.len(), 10);
         assert!(kept.iter().filter(|&&id| id < 10).count() >= 8, "{kept:?}");
+    }
+
+    /// A candidate that lost its duel and comes straight back is admitted only once the
+    /// ghosts have grown the window past its starting share; before that it duels again.
+    #[test]
+    fn returning_candidates_win_only_with_a_grown_window() {
+        let admitted_on_return = |grown: bool| {
+            let mut p = Policy::new(EvictionPolicy::TinyLfu, 100, false, 1);
+            for id in 0..100 {
+                let hash = 5000 + u64::from(id);
+                p.record_add(id, 1, hash, 1, NEVER);
+                for _ in 0..8 {
+                    p.sketch.increment(u64::from(fold(hash)));
+                }
+            }
+            assert!(run(&mut p).is_empty());
+            if grown {
+                p.window_maximum += 1;
+                p.protected_maximum -= 1;
+            }
+            let (x, x_hash) = (100, 77);
+            // x enters the window; the next insert pushes it out to duel, which it loses.
+            p.record_add(x, 1, x_hash, 1, NEVER);
+            run(&mut p);
+            let mut next = 101;
+            while p.nodes[x as usize].queue == Queue::Window {
+                p.record_add(next, 1, 9000 + u64::from(next), 1, NEVER);
+                run(&mut p);
+                next += 1;
+            }
+            assert!(!p.live(x, 1), "a one-hit wonder loses to frequent entries");
+            // It returns at once: remembered as rejected, in a new slot.
+            p.record_add(x + 1000, 1, x_hash, 1, NEVER);
+            assert!(p.nodes[(x + 1000) as usize].returning);
+            while p.live(x + 1000, 1) && p.nodes[(x + 1000) as usize].queue == Queue::Window {
+                p.record_add(next, 1, 9000 + u64::from(next), 1, NEVER);
+                run(&mut p);
+                next += 1;
+            }
+            p.live(x + 1000, 1)
+        };
+        assert!(
+            !admitted_on_return(false),
+            "window at its base: the duel decides"
+        );
+        assert!(
+            admitted_on_return(true),
+            "grown window: the returning key is admitted"
+        );
     }
 
     #[test]
