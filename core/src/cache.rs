@@ -104,6 +104,9 @@ pub(crate) struct Inner<K, V, S> {
     /// Hits are counted in the entry (TinyLFU) rather than queued in the read buffer (LRU,
     /// whose order must be exact).
     lazy_hits: bool,
+    /// Reads need nothing but the lookup and the hit counts: lazy hits, no refresh, no custom
+    /// expiry (and, checked on each read since it can turn on later, no deadlines).
+    plain_reads: bool,
     /// Each shard has its own share of the policy (see `from_config`); the global policy is
     /// then unused.
     segmented: bool,
@@ -197,6 +200,9 @@ where
                 weighted_size: AtomicU64::new(0),
                 expiry_on: AtomicBool::new(config.expiry.enabled),
                 lazy_hits: config.policy == crate::EvictionPolicy::TinyLfu,
+                plain_reads: config.policy == crate::EvictionPolicy::TinyLfu
+                    && config.refresh_after.is_none()
+                    && config.custom_expiry.is_none(),
                 segmented,
                 config,
                 clock,
@@ -256,7 +262,33 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        if self.inner.plain_reads && !self.expiry_on() {
+            return self.get_plain(key);
+        }
         self.get_inner(key, true).map(|(v, _)| v)
+    }
+
+    /// [`get_inner`](Self::get_inner) for the common cache (see `plain_reads`) without the
+    /// branches for deadlines, refresh and custom expiry: a hit is the lookup, the entry's hit
+    /// counter, the clone and the stats count (about a fifth fewer instructions).
+    #[inline]
+    fn get_plain<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.hash(key);
+        let shard = self.shard(hash).read();
+        let Some(e) = shard.find_stored(hash, key) else {
+            drop(shard);
+            self.record_miss();
+            return None;
+        };
+        e.record_hit();
+        let value = e.value.clone();
+        drop(shard);
+        self.count_hit();
+        Some(value)
     }
 
     /// Reads `key`, recording the hit (or miss) when `record` is set. Returns the value and
@@ -312,13 +344,7 @@ where
                 self.apply_read_expiry(idx, local, gen, &k, &value, now, deadline);
             }
             if lazy {
-                self.inner
-                    .reads
-                    .stripe()
-                    .counters
-                    .0
-                    .hits
-                    .fetch_add(1, Ordering::Relaxed);
+                self.count_hit();
             } else {
                 self.record_hit(self.global_id(idx, local), gen);
             }
@@ -402,6 +428,13 @@ where
             return None;
         }
         Some(remaining(deadline, now))
+    }
+
+    /// Counts a hit in the stats (the policy learns of it through the entry's counter).
+    #[inline]
+    fn count_hit(&self) {
+        let c = &self.inner.reads.stripe().counters.0;
+        c.hits.fetch_add(1, Ordering::Relaxed);
     }
 
     #[inline]

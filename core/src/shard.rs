@@ -150,6 +150,21 @@ impl<K: Hash + Eq, V> Shard<K, V> {
             .copied()
     }
 
+    /// The entry holding `key`, expired or not.
+    #[inline]
+    pub(crate) fn find_stored<Q>(&self, hash: u64, key: &Q) -> Option<&Stored<K, V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let slots = &self.slots;
+        let local = *self.table.find(hash, |&i| match &slots[i as usize] {
+            Some(e) => e.key.borrow() == key,
+            None => false,
+        })?;
+        slots[local as usize].as_ref()
+    }
+
     #[inline]
     pub(crate) fn stored(&self, local: u32) -> &Stored<K, V> {
         self.slots[local as usize]

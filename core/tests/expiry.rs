@@ -65,6 +65,9 @@ fn remaining_ttl_and_insert_with_ttl_on_a_cache_without_expiry() {
     let (clock, m) = mock();
     let cache: Cache<u32, u32> = Cache::builder().clock(clock).build();
     cache.insert(1, 1);
+    // Read before any deadline exists (the plain read path), then after one does.
+    assert_eq!(cache.get(&1), Some(1));
+    assert_eq!(cache.get(&2), None);
     cache.insert_with_ttl(2, 2, Duration::from_secs(5));
     assert_eq!(cache.remaining_ttl(&1), Some(None));
     assert_eq!(cache.remaining_ttl(&2), Some(Some(Duration::from_secs(5))));
