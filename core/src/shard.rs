@@ -157,12 +157,8 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let slots = &self.slots;
-        let local = *self.table.find(hash, |&i| match &slots[i as usize] {
-            Some(e) => e.key.borrow() == key,
-            None => false,
-        })?;
-        slots[local as usize].as_ref()
+        let local = self.find(hash, key)?;
+        self.slots[local as usize].as_ref()
     }
 
     #[inline]
