@@ -122,6 +122,12 @@ fn mixed_workload_tinylfu_with_a_policy_per_shard() {
 }
 
 #[test]
+fn mixed_workload_tinylfu_in_one_shard() {
+    // One shard keeps the whole policy under its lock at any size (the Python binding's layout).
+    mixed_workload(EvictionPolicy::TinyLfu, 200, 1);
+}
+
+#[test]
 fn invalidation_races_with_writers() {
     let max = 500;
     let h = harness(max, EvictionPolicy::TinyLfu, 8);
