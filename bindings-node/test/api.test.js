@@ -32,6 +32,46 @@ test('keys are compared as a Map compares them', () => {
   }
 })
 
+test('a set after a missed get finds a key another path added in between', () => {
+  // A simple cache's set skips its key lookup right after a get of the same key missed; any
+  // addition since (a set with options, load, fetch) must cancel that, or the key would get
+  // a second slot.
+  for (const policy of ['tinylfu', 'lru']) {
+    const c = new Cache({ max: 4, policy })
+    assert.equal(c.get('a'), undefined)
+    c.set('a', 1, {})
+    c.set('a', 2)
+    assert.equal(c.size, 1)
+    assert.deepEqual([...c.entries()], [['a', 2]])
+    assert.equal(c.get('b'), undefined)
+    c.load([['b', { value: 1 }]]) // load replaces the contents, as in lru-cache
+    c.set('b', 3)
+    assert.equal(c.size, 1)
+    assert.equal(c.get('b'), 3)
+    assert.equal(c.get(NaN), undefined)
+    c.set(NaN, 1)
+    c.set(NaN, 2)
+    assert.equal(c.size, 2)
+    assert.equal(c.get(NaN), 2)
+  }
+})
+
+test('a full simple cache stays at max with every eviction counted', () => {
+  for (const policy of ['tinylfu', 'lru']) {
+    const c = new Cache({ max: 50, policy })
+    for (let i = 0; i < 1000; i++) {
+      if (c.get(`k${i % 300}`) === undefined) c.set(`k${i % 300}`, i)
+      assert.ok(c.size <= 50)
+    }
+    const keys = [...c.keys()]
+    assert.equal(keys.length, c.size)
+    assert.equal(new Set(keys).size, keys.length)
+    for (const k of keys) assert.ok(c.has(k))
+    const { misses, evictions } = c.stats()
+    assert.equal(evictions, misses - c.size)
+  }
+})
+
 test('stats count hits, misses and evictions', () => {
   const c = new Cache({ max: 2, policy: 'lru' })
   c.get('a')

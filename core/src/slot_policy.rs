@@ -10,9 +10,12 @@ use crate::clock::NEVER;
 use crate::policy::{EvictionPolicy, Policy, Victim};
 
 /// Admission, eviction order and expiry over slot numbers chosen by the caller.
+///
+/// Slots carry no generations of their own: the host reports events in the order they
+/// happened, so an event never outlives its entry (a generation table would cost 4 bytes per
+/// slot and one more cache line per replayed hit).
 pub struct SlotPolicy {
     policy: Policy,
-    gens: Vec<u32>,
     scratch: Vec<Victim>,
 }
 
@@ -30,25 +33,20 @@ impl SlotPolicy {
     pub fn new(kind: EvictionPolicy, max_capacity: u64, weighted: bool, now: u64) -> Self {
         Self {
             policy: Policy::new(kind, max_capacity, weighted, now),
-            gens: Vec::new(),
             scratch: Vec::new(),
         }
     }
 
+    /// The generation the policy gave the entry now in `slot`.
     fn gen(&self, slot: u32) -> u32 {
-        self.gens.get(slot as usize).copied().unwrap_or(0)
+        self.policy.gen_of(slot)
     }
 
     /// A new entry in `slot` (a miss that was filled). `hash` feeds the frequency sketch: pass
     /// a hash of the key, stable for the key's lifetime. `deadline` is `None` for no expiry.
     pub fn insert(&mut self, slot: u32, hash: u64, weight: u32, deadline: Option<u64>) {
-        let i = slot as usize;
-        if i >= self.gens.len() {
-            self.gens.resize(i + 1, 0);
-        }
-        self.gens[i] = self.gens[i].wrapping_add(1).max(1);
         self.policy
-            .record_add(slot, self.gens[i], hash, weight, deadline.unwrap_or(NEVER));
+            .record_add(slot, 1, hash, weight, deadline.unwrap_or(NEVER));
     }
 
     /// The entry in `slot` was written again (new weight and deadline): also a use.

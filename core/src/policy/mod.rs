@@ -208,6 +208,11 @@ impl Policy {
         self.weights.set(id as usize, weight, self.nodes.len());
     }
 
+    /// The generation of the entry in `id` (0 if there never was one).
+    pub(crate) fn gen_of(&self, id: u32) -> u32 {
+        self.nodes.get(id as usize).map_or(0, |n| n.gen)
+    }
+
     fn live(&self, id: u32, gen: u32) -> bool {
         self.nodes
             .get(id as usize)
