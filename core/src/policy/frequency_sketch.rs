@@ -47,6 +47,10 @@ pub struct FrequencySketch {
     size: u64,
     /// Per-sketch secret mixed into every hash so collisions cannot be aimed.
     seed: u64,
+    /// Halvings so far (a table rebuild counts as four, which zeroes any 4-bit count): an
+    /// estimate cached at epoch `e` is worth `estimate >> (epoch - e)` now, so callers can
+    /// keep estimates without rereading the table.
+    epoch: u16,
 }
 
 impl FrequencySketch {
@@ -61,6 +65,7 @@ impl FrequencySketch {
             sample_size: 0,
             size: 0,
             seed,
+            epoch: 0,
         };
         sketch.ensure_capacity(capacity);
         sketch
@@ -76,6 +81,7 @@ impl FrequencySketch {
             self.table = vec![0; len];
             self.block_mask = (len / BLOCK_WORDS) as u64 - 1;
             self.size = 0;
+            self.epoch = self.epoch.wrapping_add(4);
         }
         self.sample_size = sample_size_for(capacity);
         if self.size >= self.sample_size {
@@ -117,37 +123,53 @@ impl FrequencySketch {
     /// incremented (saturating at 15), as Caffeine does; once `sample_size` increments
     /// have changed some counter, every counter is halved so that stale popularity
     /// fades.
-    pub fn increment(&mut self, hash: u64) {
-        self.increment_by(hash, 1);
+    #[cfg(test)]
+    pub fn increment(&mut self, hash: u64) -> u8 {
+        self.increment_by(hash, 1)
+    }
+
+    /// Halvings so far (see the field); estimates returned by the increments belong to the
+    /// epoch current when they return.
+    pub fn epoch(&self) -> u16 {
+        self.epoch
     }
 
     /// Records `n` accesses at once (hits the policy learns about late), with the same
     /// effect as `n` calls of [`increment`](Self::increment) but one lookup of the block.
+    /// Returns the key's estimate afterwards, what [`frequency`](Self::frequency) would say
+    /// now: the policy keeps it with the entry, so admission compares two entries without
+    /// loading their blocks again (two cache misses per eviction).
     #[inline]
-    pub fn increment_by(&mut self, hash: u64, n: u8) {
+    pub fn increment_by(&mut self, hash: u64, n: u8) -> u8 {
         let (block, counters) = self.locate(hash);
         let words = &mut self.table[block..block + BLOCK_WORDS];
         let b: &mut [u64; BLOCK_WORDS] = words.try_into().expect("a block is BLOCK_WORDS long");
         let mut added = 0;
+        let mut estimate = COUNTER_MAX;
         for row in 0..4 {
             let (word, shift) = counter_position(counters, row);
             let count = (b[word] >> shift) & COUNTER_MAX;
             let step = (COUNTER_MAX - count).min(u64::from(n));
             b[word] += step << shift;
             added = added.max(step);
+            estimate = estimate.min(count + step);
         }
         if added > 0 {
             self.size += added;
             if self.size >= self.sample_size {
                 self.reset();
+                // Halving every counter halves their minimum.
+                estimate >>= 1;
             }
         }
+        estimate as u8
     }
 
     /// Halves every counter (aging). Halving truncates odd counters; each key owns four
     /// counters, so a quarter of the odd ones approximates the increments lost, which
     /// keeps `size` in step with what the table still remembers.
     fn reset(&mut self) {
+        self.epoch = self.epoch.wrapping_add(1);
         let mut odd: u64 = 0;
         for word in &mut self.table {
             odd += u64::from((*word & ONE_MASK).count_ones());
@@ -395,5 +417,28 @@ mod tests {
             assert_eq!(one.frequency(key(i)), many.frequency(key(i)));
             assert_eq!(one.size, many.size);
         }
+    }
+
+    #[test]
+    fn increments_return_the_new_estimate_and_epochs_count_halvings() {
+        let mut s = FrequencySketch::new(512);
+        let start = s.epoch();
+        for i in 0..200 {
+            assert_eq!(s.increment_by(key(i % 50), 3), s.frequency(key(i % 50)));
+        }
+        // Across a halving, the estimate returned is the halved one.
+        let mut i = 1_000;
+        while s.epoch() == start {
+            assert_eq!(s.increment(key(i % 7_000)), s.frequency(key(i % 7_000)));
+            i += 1;
+        }
+        assert_eq!(s.epoch(), start.wrapping_add(1));
+        let before = s.epoch();
+        s.ensure_capacity(1 << 20);
+        assert_eq!(
+            s.epoch(),
+            before.wrapping_add(4),
+            "a rebuild zeroes every kept estimate"
+        );
     }
 }

@@ -303,17 +303,12 @@ impl Policy {
             self.adapt_to_ghosts(weight, rejected, evicted);
         }
         self.set_weight(id, weight);
-        self.nodes[idx] = Node {
-            hash,
-            gen,
-            returning,
-            ..Node::FREE
-        };
+        self.nodes[idx] = Node::new(hash, gen, returning);
         self.len += 1;
         self.weighted_size += u64::from(weight);
         if self.kind == EvictionPolicy::TinyLfu {
             self.grow_sketch();
-            self.sketch.increment(u64::from(hash));
+            self.count_use(id, 1);
         }
         self.link_new(id, weight);
         self.schedule(id, deadline);
@@ -417,15 +412,25 @@ impl Policy {
         let refs = n.refs.saturating_add(ext(id, n.gen)).min(MAX_REFS);
         n.refs = 0;
         if refs > 0 {
-            self.sketch.increment_by(u64::from(n.hash), refs);
+            self.count_use(id, refs);
         }
         refs
+    }
+
+    /// Feeds `n` uses of the entry to the sketch and keeps the new estimate in its node, so
+    /// that admission can compare a candidate and a victim without loading their sketch
+    /// blocks (cold lines in a full cache: each eviction read two).
+    fn count_use(&mut self, id: u32, n: u8) {
+        let hash = self.nodes[id as usize].hash;
+        let estimate = self.sketch.increment_by(u64::from(hash), n);
+        let epoch = self.sketch.epoch();
+        self.nodes[id as usize].set_frequency(estimate, epoch);
     }
 
     fn touch(&mut self, id: u32) {
         let node = self.nodes[id as usize];
         if self.kind == EvictionPolicy::TinyLfu {
-            self.sketch.increment(u64::from(node.hash));
+            self.count_use(id, 1);
         }
         match node.queue {
             Queue::Window => {
@@ -541,9 +546,10 @@ impl Policy {
     }
 
     /// A full cache evicts on every insert, and what the next eviction reads (the victim's
-    /// and the candidate's sketch blocks, the ghost blocks either may be pushed to, the
-    /// victim's queue neighbour) is cold: start loading it now, so the next insert finds it in
-    /// the CPU cache instead of waiting on memory for each line in turn.
+    /// sketch block, the ghost blocks either may be pushed to, the victim's queue neighbour)
+    /// is cold: start loading it now, so the next insert finds it in the CPU cache instead of
+    /// waiting on memory for each line in turn. (The candidate's sketch block is not read: the
+    /// duel uses the estimate kept in its node.)
     fn prefetch_next_visits(&self) {
         if !self.worth_prefetching() {
             return;
@@ -557,7 +563,6 @@ impl Policy {
             crate::prefetch::prefetch(&self.nodes, node.next as usize);
         }
         if let Some(node) = self.nodes.get(candidate as usize) {
-            self.sketch.prefetch(u64::from(node.hash));
             self.ghosts.prefetch(node.hash);
         }
     }
@@ -702,8 +707,7 @@ impl Policy {
                 self.nodes[candidate as usize].hash,
                 self.nodes[victim as usize].hash,
             );
-            let returning = self.nodes[candidate as usize].returning;
-            if self.admit(ch, vh, returning) {
+            if self.admit(candidate, victim) {
                 let next = self.nodes[victim as usize].next;
                 let cap = self.ghost_capacity();
                 self.ghosts.push(Ghost::Evicted, vh, cap);
@@ -751,7 +755,13 @@ impl Policy {
         (entries / GHOST_FRACTION) as usize
     }
 
-    fn admit(&mut self, candidate_hash: u32, victim_hash: u32, returning: bool) -> bool {
+    fn admit(&mut self, candidate: u32, victim: u32) -> bool {
+        let epoch = self.sketch.epoch();
+        let (candidate, victim) = (
+            &self.nodes[candidate as usize],
+            &self.nodes[victim as usize],
+        );
+        let returning = candidate.returning();
         // A candidate the duel turned away a moment ago and that is back already shows that
         // recency pays, but only where the ghosts have grown the window past its starting 1%
         // does the policy act on it: in frequency-bound phases such keys displaced entries
@@ -760,8 +770,13 @@ impl Policy {
         if returning && self.window_maximum > self.window_base {
             return true;
         }
-        let victim = self.sketch.frequency(u64::from(victim_hash));
-        let candidate = self.sketch.frequency(u64::from(candidate_hash));
+        // The candidate's estimate is the one kept when it was last counted, a moment ago (it
+        // has only crossed the window since): its sketch block is not loaded again. The
+        // victim's is read afresh: an estimate kept since it entered probation misses what
+        // colliding keys added since, and duelling a fresh estimate against such a stale one
+        // admitted too much (mean of the 88 trace rows 51.27 -> 51.09%).
+        let victim = self.sketch.frequency(u64::from(victim.hash));
+        let candidate = candidate.frequency(epoch);
         if candidate > victim {
             true
         } else if candidate >= ADMIT_HASHDOS_THRESHOLD {
@@ -1014,7 +1029,7 @@ mod tests {
             assert!(!p.live(x, 1), "a one-hit wonder loses to frequent entries");
             // It returns at once: remembered as rejected, in a new slot.
             p.record_add(x + 1000, 1, x_hash, 1, NEVER);
-            assert!(p.nodes[(x + 1000) as usize].returning);
+            assert!(p.nodes[(x + 1000) as usize].returning());
             while p.live(x + 1000, 1) && p.nodes[(x + 1000) as usize].queue == Queue::Window {
                 p.record_add(next, 1, 9000 + u64::from(next), 1, NEVER);
                 run(&mut p);
