@@ -294,8 +294,27 @@ impl Interner {
     }
 
     /// An owned key for writing or loading `obj`.
+    ///
+    /// Exact `str` and small `int` are built here, inline: returned from the (large,
+    /// out-of-line) general conversion, the key came back through the stack in pieces and was
+    /// read back whole, a store-forwarding stall that was an eighth of a `set`.
     #[inline]
     pub fn store(&self, obj: &Bound<'_, PyAny>) -> PyResult<Key> {
+        let ptr = obj.as_ptr();
+        unsafe {
+            if type_is(ptr, &raw mut ffi::PyUnicode_Type) {
+                let h = ffi::PyObject_Hash(ptr);
+                if h != -1 {
+                    return Ok(Key::Str(h, Obj::from_bound(obj)));
+                }
+            } else if type_is(ptr, &raw mut ffi::PyLong_Type) {
+                let mut overflow: c_int = 0;
+                let v = ffi::PyLong_AsLongLongAndOverflow(ptr, &mut overflow);
+                if overflow == 0 {
+                    return Ok(Key::Int(v, Obj::from_bound(obj)));
+                }
+            }
+        }
         Ok(self
             .convert(obj, Mode::Store)?
             .expect("store mode always yields a key"))

@@ -479,6 +479,7 @@ where
     }
 
     /// Asks the user's `Expiry` (outside every lock) what deadline a write should set.
+    #[inline]
     pub(crate) fn expiry_choice(&self, key: &K, value: &V) -> DeadlineChoice {
         let Some(exp) = &self.inner.config.custom_expiry else {
             return DeadlineChoice::Shared;
