@@ -149,7 +149,9 @@ fn bench(c: &mut Criterion) {
             .sample_size(10);
         for &t in &threads {
             group.throughput(Throughput::Elements(BATCH * t as u64));
-            for name in CACHES {
+            // cortado as users get it (statistics on), and without statistics, like the
+            // anchors.
+            for name in CACHES.iter().chain(&["cortado-nostats"]) {
                 let cache = conc::build(name, w.capacity, None).expect("cache");
                 for &k in &prefill {
                     cache.insert(k, k);

@@ -29,6 +29,7 @@ pub fn build(
 ) -> Result<Arc<dyn ConcCache>, String> {
     Ok(match name {
         "cortado" => crate::cortado_adapters::conc(capacity, ttl),
+        "cortado-nostats" if ttl.is_none() => crate::cortado_adapters::conc_without_stats(capacity),
         "moka" => {
             let mut b = moka::sync::Cache::builder().max_capacity(capacity);
             if let Some(t) = ttl {

@@ -54,6 +54,17 @@ pub fn conc(capacity: u64, ttl: Option<Duration>) -> Arc<dyn ConcCache> {
     Arc::new(b.build())
 }
 
+/// cortado without hit and miss statistics, like for like with the anchors, none of which
+/// counts them as built here (quick_cache's `stats` feature is off by default).
+pub fn conc_without_stats(capacity: u64) -> Arc<dyn ConcCache> {
+    Arc::new(
+        Cache::<u64, u64>::builder()
+            .max_capacity(capacity)
+            .record_stats(false)
+            .build(),
+    )
+}
+
 impl ConcCache for Cache<u64, u64> {
     #[inline]
     fn get(&self, k: u64) -> Option<u64> {

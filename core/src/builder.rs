@@ -49,6 +49,7 @@ pub(crate) struct Config<K, V> {
     pub(crate) refresh_after: Option<Duration>,
     pub(crate) policy: EvictionPolicy,
     pub(crate) shards: Option<usize>,
+    pub(crate) record_stats: bool,
 }
 
 /// Builds a [`Cache`]. Start from [`Cache::builder`].
@@ -72,6 +73,7 @@ impl<K, V> Default for CacheBuilder<K, V, RandomState> {
                 refresh_after: None,
                 policy: EvictionPolicy::default(),
                 shards: None,
+                record_stats: true,
             },
             clock: None,
             hasher: RandomState::default(),
@@ -143,6 +145,19 @@ where
     /// The time source; pass `quanta::Clock::mock()`'s clock to control time in tests.
     pub fn clock(mut self, clock: quanta::Clock) -> Self {
         self.clock = Some(clock);
+        self
+    }
+
+    /// Whether [`Cache::stats`] counts hits and misses (default: yes). Counting costs every
+    /// read an atomic add on a per-thread stripe, about 2 ns of an 18-21 ns hit (a tenth of
+    /// a hit, and all of what separated cortado's hits from quick_cache's, whose counters are
+    /// off unless built with its `stats` feature); a cache whose hit rate nobody reads can
+    /// skip it, as Caffeine's statistics are opt-in. Loads and evictions are counted either
+    /// way; with counting off, `hits` and `misses` stay zero.
+    ///
+    /// [`Cache::stats`]: crate::Cache::stats
+    pub fn record_stats(mut self, on: bool) -> Self {
+        self.config.record_stats = on;
         self
     }
 

@@ -107,6 +107,8 @@ pub(crate) struct Inner<K, V, S> {
     /// Reads need nothing but the lookup and the hit counts: lazy hits, no refresh, no custom
     /// expiry (and, checked on each read since it can turn on later, no deadlines).
     plain_reads: bool,
+    /// Hits and misses are counted for `stats()` (see `CacheBuilder::record_stats`).
+    record_stats: bool,
     /// Each shard has its own share of the policy (see `from_config`); the global policy is
     /// then unused.
     segmented: bool,
@@ -200,6 +202,7 @@ where
                 weighted_size: AtomicU64::new(0),
                 expiry_on: AtomicBool::new(config.expiry.enabled),
                 lazy_hits: config.policy == crate::EvictionPolicy::TinyLfu,
+                record_stats: config.record_stats,
                 plain_reads: config.policy == crate::EvictionPolicy::TinyLfu
                     && config.refresh_after.is_none()
                     && config.custom_expiry.is_none(),
@@ -265,6 +268,18 @@ where
         if self.inner.plain_reads && !self.expiry_on() {
             return self.get_plain(key);
         }
+        self.get_full(key)
+    }
+
+    /// `get` with deadlines, refresh or custom expiry, kept out of line: inlined, its register
+    /// needs gave every plain hit a prologue and epilogue of a dozen pushes and pops (16 of
+    /// its ~100 instructions).
+    #[inline(never)]
+    fn get_full<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.get_inner(key, true).map(|(v, _)| v)
     }
 
@@ -433,14 +448,18 @@ where
     /// Counts a hit in the stats (the policy learns of it through the entry's counter).
     #[inline]
     fn count_hit(&self) {
-        let c = &self.inner.reads.stripe().counters.0;
-        c.hits.fetch_add(1, Ordering::Relaxed);
+        if self.inner.record_stats {
+            let c = &self.inner.reads.stripe().counters.0;
+            c.hits.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     #[inline]
     fn record_miss(&self) {
-        let c = &self.inner.reads.stripe().counters.0;
-        c.misses.fetch_add(1, Ordering::Relaxed);
+        if self.inner.record_stats {
+            let c = &self.inner.reads.stripe().counters.0;
+            c.misses.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     #[inline]
@@ -452,7 +471,7 @@ where
             self.try_maintenance();
             offer = stripe.offer(event);
         }
-        if offer != Offer::Added {
+        if offer != Offer::Added && self.inner.record_stats {
             stripe.counters.0.hits.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -864,15 +883,18 @@ where
         self.inner.config.max_capacity
     }
 
-    /// A snapshot of the statistics.
+    /// A snapshot of the statistics (hits and misses stay zero when the cache was built with
+    /// `record_stats(false)`).
     pub fn stats(&self) -> CacheStats {
         let mut s = CacheStats::default();
-        for stripe in self.inner.reads.stripes() {
-            s.hits += stripe.counters.0.hits.load(Ordering::Relaxed) + stripe.queued();
-            s.misses += stripe.counters.0.misses.load(Ordering::Relaxed);
-        }
         let g = &self.inner.counters;
-        s.hits += g.drained_hits.load(Ordering::Relaxed);
+        if self.inner.record_stats {
+            for stripe in self.inner.reads.stripes() {
+                s.hits += stripe.counters.0.hits.load(Ordering::Relaxed) + stripe.queued();
+                s.misses += stripe.counters.0.misses.load(Ordering::Relaxed);
+            }
+            s.hits += g.drained_hits.load(Ordering::Relaxed);
+        }
         s.load_successes = g.load_successes.load(Ordering::Relaxed);
         s.load_failures = g.load_failures.load(Ordering::Relaxed);
         s.total_load_time_nanos = g.total_load_time_nanos.load(Ordering::Relaxed);

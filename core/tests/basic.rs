@@ -63,6 +63,31 @@ fn bound_holds_after_each_insert_and_evictions_are_reported() {
 }
 
 #[test]
+fn stats_can_be_switched_off_but_evictions_are_still_counted() {
+    for policy in [EvictionPolicy::TinyLfu, EvictionPolicy::Lru] {
+        for record in [true, false] {
+            let (cache, log) = logged(
+                Cache::builder()
+                    .max_capacity(10)
+                    .eviction_policy(policy)
+                    .record_stats(record),
+            );
+            for i in 0..30u64 {
+                cache.insert(i, i);
+                assert_eq!(cache.get(&i), Some(i));
+                assert_eq!(cache.get(&(i + 1000)), None);
+            }
+            cache.run_pending_tasks();
+            let s = cache.stats();
+            let expected = if record { (30, 30) } else { (0, 0) };
+            assert_eq!((s.hits, s.misses), expected, "{policy:?}, record {record}");
+            assert_eq!(s.eviction_count, log.lock().unwrap().len() as u64);
+            assert_eq!(s.eviction_count, 20);
+        }
+    }
+}
+
+#[test]
 fn lru_order_is_exact() {
     let cache: Cache<u64, u64> = Cache::builder()
         .max_capacity(3)
