@@ -44,6 +44,8 @@ pub struct cortado_builder {
     policy: EvictionPolicy,
     shards: Option<usize>,
     clock: Option<Arc<cortado_clock>>,
+    /// `None`: the core's default (statistics on).
+    record_stats: Option<bool>,
 }
 
 impl cortado_builder {
@@ -69,6 +71,9 @@ impl cortado_builder {
         }
         if let Some(n) = self.shards {
             b = b.shards(n);
+        }
+        if let Some(on) = self.record_stats {
+            b = b.record_stats(on);
         }
         if let Some(c) = &self.clock {
             b = b.clock(c.source());
@@ -295,6 +300,26 @@ pub unsafe extern "C" fn cortado_builder_shards(
             return Err(cortado_status::InvalidArgument);
         }
         b.shards = Some(usize::try_from(shards).unwrap_or(usize::MAX));
+        Ok(cortado_status::Ok)
+    }
+}
+
+/// Whether the caches built from now on count hits and misses for `cortado_cache_stat`
+/// (default: yes). Counting costs every read an atomic add, about a tenth of a hit; with it
+/// off, the HITS and MISSES counters stay 0 (loads and evictions are still counted).
+///
+/// Returns OK or NULL_ARGUMENT.
+///
+/// # Safety
+/// `builder` must be NULL or a live builder.
+#[no_mangle]
+pub unsafe extern "C" fn cortado_builder_record_stats(
+    builder: *mut cortado_builder,
+    record: bool,
+) -> cortado_status {
+    ffi_status! {
+        let b = unsafe { handle_mut(builder) }?;
+        b.record_stats = Some(record);
         Ok(cortado_status::Ok)
     }
 }

@@ -342,6 +342,24 @@ static void test_statistics(void) {
     CHECK(stat(c, CORTADO_STAT_LOAD_FAILURES) == 0);
     CHECK(stat(c, CORTADO_STAT_TOTAL_LOAD_TIME_NS) == 0);
     cortado_cache_free(c);
+
+    /* Counting hits and misses can be switched off; evictions are still counted. */
+    b = cortado_builder_new();
+    CHECK_OK(cortado_builder_max_capacity(b, 1));
+    CHECK_OK(cortado_builder_record_stats(b, false));
+    c = build_with(b);
+    cortado_builder_free(b);
+    CHECK_OK(cortado_cache_insert(c, S("a"), S("1")));
+    expect_get(c, "a", "1");
+    expect_get(c, "b", NULL);
+    CHECK_OK(cortado_cache_insert(c, S("b"), S("2")));
+    CHECK_OK(cortado_cache_insert(c, S("c"), S("3")));
+    CHECK_OK(cortado_cache_run_pending_tasks(c));
+    CHECK(count(c) == 1);
+    CHECK(stat(c, CORTADO_STAT_HITS) == 0);
+    CHECK(stat(c, CORTADO_STAT_MISSES) == 0);
+    CHECK(stat(c, CORTADO_STAT_EVICTIONS) == 2);
+    cortado_cache_free(c);
 }
 
 /* ---- expiry on a manual clock --------------------------------------------------------- */

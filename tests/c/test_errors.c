@@ -285,6 +285,7 @@ static void test_builder_bad_input(void) {
     CHECK(c == NULL);
     CHECK_STATUS(cortado_builder_max_capacity(NULL, 1), NULLARG);
     CHECK_STATUS(cortado_builder_shards(NULL, 1), NULLARG);
+    CHECK_STATUS(cortado_builder_record_stats(NULL, false), NULLARG);
     cortado_builder *b = cortado_builder_new();
     CHECK_STATUS(cortado_builder_shards(b, 0), INVALID);
     CHECK_STATUS(cortado_builder_clock(b, NULL), NULLARG);
