@@ -337,6 +337,12 @@ public:
         return *this;
     }
 
+    /** Whether hits and misses are counted (default: yes; off saves an atomic add per read). */
+    Builder &record_stats(bool record) {
+        detail::check(cortado_builder_record_stats(b_, record));
+        return *this;
+    }
+
     /** Uses `clock` as the time source (the caches keep it alive). */
     Builder &clock(const ManualClock &clock) {
         detail::check(cortado_builder_clock(b_, clock.handle()));

@@ -124,6 +124,12 @@ void test_get_insert_remove() {
     CHECK(cache.stat(cortado::Stat::Misses) == 1);
     cache.invalidate_all();
     CHECK(!cache.get("b"));
+
+    auto quiet = cortado::Builder().max_capacity(100).record_stats(false).build();
+    quiet.insert("a", "1");
+    CHECK(quiet.get("a") && !quiet.get("z"));
+    CHECK(quiet.stat(cortado::Stat::Hits) == 0);
+    CHECK(quiet.stat(cortado::Stat::Misses) == 0);
 }
 
 void test_expiry_on_a_manual_clock() {
