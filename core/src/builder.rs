@@ -161,7 +161,9 @@ where
         self
     }
 
-    /// Number of map shards (rounded up to a power of two); defaults to 4 per CPU.
+    /// Number of map shards (rounded up to a power of two). Defaults to 4 per CPU, or fewer for
+    /// a bounded TinyLFU cache whose shares would otherwise fall below 4,096 entries, the size
+    /// from which each shard keeps its own share of the policy.
     pub fn shards(mut self, shards: usize) -> Self {
         self.config.shards = Some(shards.max(1));
         self
