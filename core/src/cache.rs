@@ -206,6 +206,8 @@ where
                             if config.max_capacity >= PREFETCH_FROM_CAPACITY {
                                 policy.prefetch_always();
                             }
+                            // It sees every change of its shard in order, under its lock.
+                            policy.forget_generations();
                             shard.policy = Some(Box::new(policy));
                         }
                         Padded(RwLock::new(shard))

@@ -242,7 +242,11 @@ impl<K: Hash + Eq, V> Shard<K, V> {
             }
         };
         let gen = self.next_gen;
-        self.next_gen = gen.wrapping_add(1).max(1);
+        // Never 0 (no entry) nor ANY_GEN (the wildcard of policies without generations).
+        self.next_gen = match gen.wrapping_add(1) {
+            0 | crate::policy::ANY_GEN => 1,
+            g => g,
+        };
         stored.gen = gen;
         self.slots[local as usize] = Some(stored);
         self.set_weight(local, weight);
@@ -268,11 +272,13 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     }
 
     /// The live entry in `local` if its generation is still `gen`.
+    /// `gen` may be [`ANY_GEN`](crate::policy::ANY_GEN) (from a policy that keeps no
+    /// generations because it sees every change in order): whatever entry is there.
     pub(crate) fn live_at(&self, local: u32, gen: u32) -> Option<&Stored<K, V>> {
         self.slots
             .get(local as usize)?
             .as_ref()
-            .filter(|e| e.gen == gen)
+            .filter(|e| e.gen == gen || gen == crate::policy::ANY_GEN)
     }
 
     /// Removes every entry, returning them with their slot, deadline and weight.
@@ -316,6 +322,16 @@ mod tests {
     /// A `u64 -> u64` slot is the key, the value and 8 bytes of generation, flags and hit
     /// counter: the memory benchmark's bytes per entry depend on it.
     #[test]
+    fn generations_never_take_the_wildcard_value() {
+        let mut s: Shard<u64, u64> = Shard::default();
+        let h = crate::RandomState::default();
+        s.next_gen = crate::policy::ANY_GEN - 1;
+        let (_, g1) = s.insert_new(&h, h.hash_one(1u64), stored(1), 1);
+        let (_, g2) = s.insert_new(&h, h.hash_one(2u64), stored(2), 1);
+        assert_eq!((g1, g2), (crate::policy::ANY_GEN - 1, 1));
+    }
+
+    #[test]
     fn a_u64_slot_is_24_bytes() {
         assert_eq!(std::mem::size_of::<Slot<u64, u64>>(), 24);
     }
@@ -334,6 +350,14 @@ mod tests {
         assert_eq!(c, b, "the freed slot is reused");
         assert_ne!(gc, gb, "with another generation");
         assert!(s.live_at(c, gb).is_none() && s.live_at(c, gc).is_some());
+        assert!(
+            s.live_at(c, crate::policy::ANY_GEN).is_some(),
+            "the wildcard"
+        );
+        assert!(
+            s.live_at(b + 1, crate::policy::ANY_GEN).is_none(),
+            "but only a live slot"
+        );
         assert_eq!(s.weight(c), 1, "a reused slot does not inherit a weight");
     }
 

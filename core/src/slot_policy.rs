@@ -31,13 +31,15 @@ impl SlotPolicy {
     /// A policy bounding the total weight to `max_capacity` (entries count 1 each unless
     /// `weighted`), with time measured in the caller's nanoseconds starting near `now`.
     pub fn new(kind: EvictionPolicy, max_capacity: u64, weighted: bool, now: u64) -> Self {
+        let mut policy = Policy::new(kind, max_capacity, weighted, now);
+        policy.forget_generations();
         Self {
-            policy: Policy::new(kind, max_capacity, weighted, now),
+            policy,
             scratch: Vec::new(),
         }
     }
 
-    /// The generation the policy gave the entry now in `slot`.
+    /// What the policy says of the entry now in `slot`: it keeps no generations (`ANY_GEN`).
     fn gen(&self, slot: u32) -> u32 {
         self.policy.gen_of(slot)
     }

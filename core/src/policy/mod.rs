@@ -56,6 +56,10 @@ const SECOND_CHANCES: usize = 256;
 /// more than a core's L2.
 const PREFETCH_FROM_ENTRIES: usize = 32 * 1024;
 
+/// The generation of an entry in a policy that keeps none (see `Policy::gens`): whatever the
+/// slot holds now, which is what the node stands for. The map never hands it out.
+pub(crate) const ANY_GEN: u32 = u32::MAX;
+
 /// An entry the policy decided to drop: the caller removes it from the map if the slot still
 /// holds this generation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,6 +95,12 @@ pub(crate) enum Event {
 pub(crate) struct Policy {
     kind: EvictionPolicy,
     nodes: Vec<Node>,
+    /// Per node, the generation of the slot's entry it stands for, so that events and hits
+    /// that reach the policy after their slot was reused are ignored. Only a policy fed from
+    /// logs and read buffers needs it (the global one); a shard's own policy sees every change
+    /// in order under the shard's lock, as does `SlotPolicy`, and keeps none (4 bytes per
+    /// entry): its nodes answer with [`ANY_GEN`].
+    gens: Option<Vec<u32>>,
     window: List,
     /// The oldest window entry added since the last eviction (NIL if none): entries given a
     /// second chance go before it, so the newest entries stay the most recent, as they would
@@ -150,6 +160,7 @@ impl Policy {
         let mut p = Self {
             kind,
             nodes: Vec::new(),
+            gens: Some(Vec::new()),
             window: List::default(),
             fresh: NIL,
             probation: List::default(),
@@ -208,15 +219,26 @@ impl Policy {
         self.weights.set(id as usize, weight, self.nodes.len());
     }
 
-    /// The generation of the entry in `id` (0 if there never was one).
+    /// For a policy that sees every change in order (a shard's own, `SlotPolicy`): keeps no
+    /// generations. Call before the first event.
+    pub(crate) fn forget_generations(&mut self) {
+        self.gens = None;
+    }
+
+    /// The generation of the entry in `id` (0 if there never was one; [`ANY_GEN`] when the
+    /// policy keeps none).
     pub(crate) fn gen_of(&self, id: u32) -> u32 {
-        self.nodes.get(id as usize).map_or(0, |n| n.gen)
+        match &self.gens {
+            Some(g) => g.get(id as usize).copied().unwrap_or(0),
+            None => ANY_GEN,
+        }
     }
 
     fn live(&self, id: u32, gen: u32) -> bool {
         self.nodes
             .get(id as usize)
-            .is_some_and(|n| n.queue != Queue::Free && n.gen == gen)
+            .is_some_and(|n| n.queue != Queue::Free)
+            && self.gens.as_ref().is_none_or(|g| g[id as usize] == gen)
     }
 
     /// Queues writes for replay, after any already queued.
@@ -289,11 +311,14 @@ impl Policy {
         let idx = id as usize;
         if idx >= self.nodes.len() {
             self.nodes.resize(idx + 1, Node::FREE);
+            if let Some(g) = &mut self.gens {
+                g.resize(idx + 1, 0);
+            }
         }
         if self.nodes[idx].queue != Queue::Free {
             // A stale node for an id the map has already reused: its removal was lost in a
             // race the map resolved by generation, so drop it now.
-            let old_gen = self.nodes[idx].gen;
+            let old_gen = self.gen_of(id);
             self.record_remove(id, old_gen);
         }
         let mut returning = false;
@@ -303,7 +328,10 @@ impl Policy {
             self.adapt_to_ghosts(weight, rejected, evicted);
         }
         self.set_weight(id, weight);
-        self.nodes[idx] = Node::new(hash, gen, returning);
+        self.nodes[idx] = Node::new(hash, returning);
+        if let Some(g) = &mut self.gens {
+            g[idx] = gen;
+        }
         self.len += 1;
         self.weighted_size += u64::from(weight);
         if self.kind == EvictionPolicy::TinyLfu {
@@ -408,8 +436,9 @@ impl Policy {
     /// the caller recorded outside the policy lock) and feeds them to the sketch, so
     /// frequencies are as if every hit had been applied when it happened. Returns how many.
     fn take_refs(&mut self, id: u32, ext: &mut impl FnMut(u32, u32) -> u8) -> u8 {
+        let gen = self.gen_of(id);
         let n = &mut self.nodes[id as usize];
-        let refs = n.refs.saturating_add(ext(id, n.gen)).min(MAX_REFS);
+        let refs = n.refs.saturating_add(ext(id, gen)).min(MAX_REFS);
         n.refs = 0;
         if refs > 0 {
             self.count_use(id, refs);
@@ -475,13 +504,13 @@ impl Policy {
         if self.wheel.next_expiry_hint().is_none_or(|h| h > now) {
             return true;
         }
-        let (nodes, weights) = (&self.nodes, &self.weights);
+        let (nodes, weights, gens) = (&self.nodes, &self.weights, &self.gens);
         self.wheel.advance(now, budget, |id| {
             let n = nodes[id as usize];
             if n.queue != Queue::Free {
                 out.push(Victim {
                     id,
-                    gen: n.gen,
+                    gen: gens.as_ref().map_or(ANY_GEN, |g| g[id as usize]),
                     weight: weights.get(id as usize),
                 });
             }
@@ -568,13 +597,13 @@ impl Policy {
     }
 
     fn evict_node(&mut self, id: u32, out: &mut Vec<Victim>) {
-        let n = self.nodes[id as usize];
+        let gen = self.gen_of(id);
         out.push(Victim {
             id,
-            gen: n.gen,
+            gen,
             weight: self.weight(id),
         });
-        self.record_remove(id, n.gen);
+        self.record_remove(id, gen);
     }
 
     /// Moves the window's overflow to the back of probation, where each competes for admission.
@@ -1147,6 +1176,29 @@ mod tests {
         assert_eq!(p.len(), 0);
         p.record_add(0, 2, 1, 1, NEVER);
         p.record_access(0, 1);
+        assert_eq!(p.len(), 1);
+    }
+
+    /// A policy that sees its changes in order keeps no generations: events apply whatever
+    /// generation they carry, and its victims say `ANY_GEN`.
+    #[test]
+    fn a_policy_without_generations_applies_events_in_order() {
+        let mut p = Policy::new(EvictionPolicy::Lru, 2, false, 1);
+        p.forget_generations();
+        p.record_add(0, 7, 1, 1, NEVER);
+        p.record_add(1, 8, 2, 1, NEVER);
+        assert_eq!(p.gen_of(0), ANY_GEN);
+        p.record_access(0, 123);
+        p.record_add(2, 9, 3, 1, NEVER);
+        let mut out = Vec::new();
+        p.evict(&mut out, &mut |_, _| 0);
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            (out[0].id, out[0].gen),
+            (1, ANY_GEN),
+            "the least recent, whatever its gen"
+        );
+        p.record_remove(0, 456);
         assert_eq!(p.len(), 1);
     }
 }

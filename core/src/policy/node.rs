@@ -18,15 +18,15 @@ pub(crate) enum Queue {
     Pinned,
 }
 
-/// 20 bytes: links, 32 bits of the key hash (for the frequency sketch and the ghosts: plenty
-/// for estimates, half the memory of the full hash), generation, flags and the key's last
-/// frequency estimate. Weights other than 1 live in the policy's side table.
+/// 16 bytes: links, 32 bits of the key hash (for the frequency sketch and the ghosts: plenty
+/// for estimates, half the memory of the full hash), flags and the key's last frequency
+/// estimate. Weights other than 1 live in the policy's side table, generations in its own
+/// table when it needs them (see `Policy::gens`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Node {
     pub(crate) prev: u32,
     pub(crate) next: u32,
     pub(crate) hash: u32,
-    pub(crate) gen: u32,
     pub(crate) queue: Queue,
     /// Bits 0-3: the sketch's estimate for the key when it was last counted; bits 4-14: the
     /// sketch's epoch then (see [`Node::frequency`]); bit 15: re-admitted from the rejected
@@ -43,7 +43,6 @@ impl Node {
         prev: NIL,
         next: NIL,
         hash: 0,
-        gen: 0,
         queue: Queue::Free,
         meta: 0,
         refs: 0,
@@ -53,10 +52,9 @@ impl Node {
     const EPOCH_BITS: u16 = 0x7FF;
 
     /// A node for a key just added, `returning` from the rejected ghosts or not.
-    pub(crate) fn new(hash: u32, gen: u32, returning: bool) -> Node {
+    pub(crate) fn new(hash: u32, returning: bool) -> Node {
         Node {
             hash,
-            gen,
             meta: if returning { Self::RETURNING } else { 0 },
             ..Node::FREE
         }
@@ -91,13 +89,13 @@ impl Node {
 mod tests {
     /// The memory benchmark's bytes per entry depend on it.
     #[test]
-    fn a_node_is_20_bytes() {
-        assert_eq!(std::mem::size_of::<super::Node>(), 20);
+    fn a_node_is_16_bytes() {
+        assert_eq!(std::mem::size_of::<super::Node>(), 16);
     }
 
     #[test]
     fn a_kept_estimate_halves_with_the_sketch_and_keeps_the_flag() {
-        let mut n = super::Node::new(7, 1, true);
+        let mut n = super::Node::new(7, true);
         n.set_frequency(13, 5);
         assert!(n.returning());
         assert_eq!(n.frequency(5), 13);
@@ -108,7 +106,7 @@ mod tests {
         // Epochs wrap at 11 bits.
         n.set_frequency(9, 0x7FF);
         assert_eq!(n.frequency(0x800), 4);
-        let mut m = super::Node::new(7, 1, false);
+        let mut m = super::Node::new(7, false);
         m.set_frequency(15, 0);
         assert!(!m.returning());
         assert_eq!(m.frequency(0), 15);
