@@ -37,18 +37,20 @@ const MIN_SEGMENT: u64 = 4096;
 /// Above this a cache is effectively unbounded: one global policy, whose sketch is capped.
 const MAX_SEGMENTED_CAPACITY: u64 = 1 << 32;
 
-/// Shards when the builder names no count: 4 per CPU, but never so many that a bounded TinyLFU
-/// cache's shares fall below [`MIN_SEGMENT`] when fewer shards would keep them above it. With
-/// 4 per CPU, a 100k cache on 16 CPUs had 64 shares of 1,562 entries, too small for policies of
-/// their own, so all its writes queued on one global policy lock; with 16 shards of 6,250 each
-/// shard evicts under its own lock. Caches too small for two segments keep the 4 per CPU (and
-/// one global policy): their reads spread over more shard locks.
+/// Shards when the builder names no count: 4 per CPU, but fewer (down to one per CPU) when that
+/// lets a bounded TinyLFU cache's shares reach [`MIN_SEGMENT`]. With 4 per CPU, a 100k cache on
+/// 16 CPUs had 64 shares of 1,562 entries, too small for policies of their own, so all its
+/// writes queued on one global policy lock; with 16 shards of 6,250 each shard evicts under its
+/// own lock. Never fewer than one per CPU: every read takes its shard's lock word (two atomic
+/// operations), and fewer words than threads would make readers fight over them; a cache too
+/// small for that keeps the global policy.
 fn default_shards(cpus: usize, segmentable: bool, max_capacity: u64) -> usize {
     let per_cpu = (cpus * 4).next_power_of_two();
     let segments = max_capacity / MIN_SEGMENT;
     if segmentable && segments >= 2 && (per_cpu as u64) > segments {
-        // The largest power of two whose shares still reach MIN_SEGMENT.
-        1 << segments.ilog2()
+        // The largest power of two whose shares still reach MIN_SEGMENT, but one per CPU at
+        // least.
+        (1usize << segments.ilog2()).max(cpus.next_power_of_two())
     } else {
         per_cpu
     }
@@ -1383,17 +1385,16 @@ mod tests {
     fn default_shards_keep_shares_large_enough_for_their_own_policies() {
         // 100k entries: 64 shares of 1,562 on 16 CPUs would need one global policy.
         assert_eq!(default_shards(16, true, 100_000), 16);
-        assert_eq!(default_shards(64, true, 100_000), 16);
         assert_eq!(default_shards(2, true, 100_000), 8);
-        assert_eq!(default_shards(16, true, 10_000), 2);
+        assert_eq!(default_shards(2, true, 10_000), 2);
         assert_eq!(default_shards(1, true, 1_000_000), 4);
+        assert_eq!(default_shards(64, true, 1_000_000), 128);
+        // Never fewer than one per CPU, even if the shares stay too small to segment.
+        assert_eq!(default_shards(16, true, 10_000), 16);
+        assert_eq!(default_shards(64, true, 100_000), 64);
         // Too small for two segments, or never segmented: 4 per CPU.
         assert_eq!(default_shards(16, true, 5_000), 64);
         assert_eq!(default_shards(16, false, 100_000), 64);
-        // Whatever the machine, a bounded 100k TinyLFU cache evicts per shard.
-        let cache: Cache<u32, u32> = Cache::new(100_000);
-        assert!(cache.inner.segmented);
-        assert!(100_000 / cache.inner.shards.len() as u64 >= MIN_SEGMENT);
     }
 
     /// After maintenance the policy tracks exactly the entries the map holds, whatever mix of
