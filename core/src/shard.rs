@@ -319,8 +319,6 @@ mod tests {
         }
     }
 
-    /// A `u64 -> u64` slot is the key, the value and 8 bytes of generation, flags and hit
-    /// counter: the memory benchmark's bytes per entry depend on it.
     #[test]
     fn generations_never_take_the_wildcard_value() {
         let mut s: Shard<u64, u64> = Shard::default();
@@ -331,6 +329,8 @@ mod tests {
         assert_eq!((g1, g2), (crate::policy::ANY_GEN - 1, 1));
     }
 
+    /// A `u64 -> u64` slot is the key, the value and 8 bytes of generation, flags and hit
+    /// counter: the memory benchmark's bytes per entry depend on it.
     #[test]
     fn a_u64_slot_is_24_bytes() {
         assert_eq!(std::mem::size_of::<Slot<u64, u64>>(), 24);

@@ -7,7 +7,7 @@
 //! Single-threaded by design: the host serialises calls.
 
 use crate::clock::NEVER;
-use crate::policy::{EvictionPolicy, Policy, Victim};
+use crate::policy::{EvictionPolicy, Policy, Victim, ANY_GEN};
 
 /// Admission, eviction order and expiry over slot numbers chosen by the caller.
 ///
@@ -39,38 +39,33 @@ impl SlotPolicy {
         }
     }
 
-    /// What the policy says of the entry now in `slot`: it keeps no generations (`ANY_GEN`).
-    fn gen(&self, slot: u32) -> u32 {
-        self.policy.gen_of(slot)
-    }
-
     /// A new entry in `slot` (a miss that was filled). `hash` feeds the frequency sketch: pass
     /// a hash of the key, stable for the key's lifetime. `deadline` is `None` for no expiry.
     pub fn insert(&mut self, slot: u32, hash: u64, weight: u32, deadline: Option<u64>) {
         self.policy
-            .record_add(slot, 1, hash, weight, deadline.unwrap_or(NEVER));
+            .record_add(slot, ANY_GEN, hash, weight, deadline.unwrap_or(NEVER));
     }
 
     /// The entry in `slot` was written again (new weight and deadline): also a use.
     pub fn update(&mut self, slot: u32, weight: u32, deadline: Option<u64>) {
         self.policy
-            .record_update(slot, self.gen(slot), weight, deadline.unwrap_or(NEVER));
+            .record_update(slot, ANY_GEN, weight, deadline.unwrap_or(NEVER));
     }
 
     /// The entry in `slot` was read (a hit).
     pub fn access(&mut self, slot: u32) {
-        self.policy.record_access(slot, self.gen(slot));
+        self.policy.record_access(slot, ANY_GEN);
     }
 
     /// The entry in `slot` got a new deadline without being written (time-to-idle).
     pub fn set_deadline(&mut self, slot: u32, deadline: Option<u64>) {
         self.policy
-            .set_deadline(slot, self.gen(slot), deadline.unwrap_or(NEVER));
+            .set_deadline(slot, ANY_GEN, deadline.unwrap_or(NEVER));
     }
 
     /// The caller removed the entry in `slot`.
     pub fn remove(&mut self, slot: u32) {
-        self.policy.record_remove(slot, self.gen(slot));
+        self.policy.record_remove(slot, ANY_GEN);
     }
 
     /// Slots to drop so the total weight fits the capacity, in eviction order. They are
