@@ -536,10 +536,7 @@ class Cache {
       const w = this.#out[0]
       if (w !== i) {
         this.#keyMap.delete(this.#keyList[w])
-        this.#keyList[w] = undefined
-        this.#valList[w] = undefined
-        this.#free.push(w)
-        this.#size--
+        this.#releaseSlot(w)
         this.#evictions++
         return
       }

@@ -124,6 +124,31 @@ impl PartialEq for Key {
 
 impl Eq for Key {}
 
+/// The owned key of an exact `str` or `int` (the common keys), or `None` for any other type:
+/// one copy of their conversion, inlined into both the write path and the general conversion.
+#[inline(always)]
+fn exact_scalar(obj: &Bound<'_, PyAny>) -> Option<PyResult<Key>> {
+    let ptr = obj.as_ptr();
+    unsafe {
+        if type_is(ptr, &raw mut ffi::PyUnicode_Type) {
+            let h = ffi::PyObject_Hash(ptr);
+            if h == -1 {
+                return Some(Err(PyErr::fetch(obj.py())));
+            }
+            return Some(Ok(Key::Str(h, Obj::from_bound(obj))));
+        }
+        if type_is(ptr, &raw mut ffi::PyLong_Type) {
+            let mut overflow: c_int = 0;
+            let v = ffi::PyLong_AsLongLongAndOverflow(ptr, &mut overflow);
+            if overflow == 0 {
+                return Some(Ok(Key::Int(v, Obj::from_bound(obj))));
+            }
+            return Some(big_int(obj));
+        }
+    }
+    None
+}
+
 /// Compares two exact, ready `str` objects by code points, reading their memory only.
 ///
 /// # Safety
@@ -295,25 +320,13 @@ impl Interner {
 
     /// An owned key for writing or loading `obj`.
     ///
-    /// Exact `str` and small `int` are built here, inline: returned from the (large,
-    /// out-of-line) general conversion, the key came back through the stack in pieces and was
+    /// Exact `str` and `int` are built inline (see [`exact_scalar`]): returned from the large,
+    /// out-of-line general conversion, the key came back through the stack in pieces and was
     /// read back whole, a store-forwarding stall that was an eighth of a `set`.
     #[inline]
     pub fn store(&self, obj: &Bound<'_, PyAny>) -> PyResult<Key> {
-        let ptr = obj.as_ptr();
-        unsafe {
-            if type_is(ptr, &raw mut ffi::PyUnicode_Type) {
-                let h = ffi::PyObject_Hash(ptr);
-                if h != -1 {
-                    return Ok(Key::Str(h, Obj::from_bound(obj)));
-                }
-            } else if type_is(ptr, &raw mut ffi::PyLong_Type) {
-                let mut overflow: c_int = 0;
-                let v = ffi::PyLong_AsLongLongAndOverflow(ptr, &mut overflow);
-                if overflow == 0 {
-                    return Ok(Key::Int(v, Obj::from_bound(obj)));
-                }
-            }
+        if let Some(key) = exact_scalar(obj) {
+            return key;
         }
         Ok(self
             .convert(obj, Mode::Store)?
@@ -322,24 +335,12 @@ impl Interner {
 
     /// The general conversion. `None` only in lookup mode, for an object never interned.
     pub fn convert(&self, obj: &Bound<'_, PyAny>, mode: Mode) -> PyResult<Option<Key>> {
+        if let Some(key) = exact_scalar(obj) {
+            return key.map(Some);
+        }
         let py = obj.py();
         let ptr = obj.as_ptr();
         unsafe {
-            if type_is(ptr, &raw mut ffi::PyUnicode_Type) {
-                let h = ffi::PyObject_Hash(ptr);
-                if h == -1 {
-                    return Err(PyErr::fetch(py));
-                }
-                return Ok(Some(Key::Str(h, Obj::from_bound(obj))));
-            }
-            if type_is(ptr, &raw mut ffi::PyLong_Type) {
-                let mut overflow: c_int = 0;
-                let v = ffi::PyLong_AsLongLongAndOverflow(ptr, &mut overflow);
-                if overflow == 0 {
-                    return Ok(Some(Key::Int(v, Obj::from_bound(obj))));
-                }
-                return big_int(obj).map(Some);
-            }
             if type_is(ptr, &raw mut ffi::PyBytes_Type) {
                 let h = ffi::PyObject_Hash(ptr);
                 if h == -1 {
