@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::{Mutex, MutexGuard, RwLock};
+use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use crate::builder::{CacheBuilder, Config};
 use crate::clock::{deadline_after, Clock};
@@ -27,6 +27,11 @@ const REPLAY_BUDGET: usize = 1024;
 /// instead of only logging: a writer faster than maintenance must not grow the backlog (and
 /// the map past its bound) without limit.
 const BACKLOG_LIMIT: usize = 16 * 1024;
+/// Attempts a reader makes at a shard's lock before it queues (see `read_shard`). On 16 cores
+/// (15 readers, one writer, TTL on) `get`'s p99.9 went from 30-31 us without spinning to 27-29
+/// with 64 tries, 11-13 with 512 and 9-12 with 2,048; 512 keeps a reader whose writer was
+/// descheduled from burning more than some tens of microseconds before it sleeps.
+const READ_TRIES: usize = 512;
 
 /// Entries per shard from which each shard gets its own share of the policy. Replayed on the
 /// 22 shared traces, policies split this way (up to 64 segments of at least 4,096 entries)
@@ -58,6 +63,29 @@ fn default_shards(cpus: usize, segmentable: bool, max_capacity: u64) -> usize {
 /// From this capacity the shards' policies together outgrow the CPU caches: each prefetches
 /// (see `Policy::worth_prefetching`) although its own share is small.
 const PREFETCH_FROM_CAPACITY: u64 = 32 * 1024;
+
+/// A shard's read lock for `get`, spinning while a writer holds it or waits for it instead of
+/// parking: parking_lot's reader gives up after a few microseconds and sleeps, and waking takes
+/// the scheduler tens of microseconds, while a write (with its eviction, under the shard's
+/// lock when the shard has its own policy) holds a shard for about one.
+#[inline]
+fn read_shard<K, V>(lock: &RwLock<Shard<K, V>>) -> RwLockReadGuard<'_, Shard<K, V>> {
+    if let Some(guard) = lock.try_read() {
+        return guard;
+    }
+    read_shard_slow(lock)
+}
+
+#[inline(never)]
+fn read_shard_slow<K, V>(lock: &RwLock<Shard<K, V>>) -> RwLockReadGuard<'_, Shard<K, V>> {
+    for _ in 0..READ_TRIES {
+        std::hint::spin_loop();
+        if let Some(guard) = lock.try_read() {
+            return guard;
+        }
+    }
+    lock.read()
+}
 
 const IDLE: u8 = 0;
 const REQUIRED: u8 = 1;
@@ -319,7 +347,7 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let hash = self.hash(key);
-        let shard = self.shard(hash).read();
+        let shard = read_shard(self.shard(hash));
         let Some(e) = shard.find_stored(hash, key) else {
             drop(shard);
             self.record_miss();
@@ -341,7 +369,7 @@ where
     {
         let hash = self.hash(key);
         let idx = self.shard_index(hash);
-        let shard = self.inner.shards[idx].0.read();
+        let shard = read_shard(&self.inner.shards[idx].0);
         let Some(local) = shard.find(hash, key) else {
             drop(shard);
             if record {
@@ -668,7 +696,7 @@ where
         self.notify(removed);
         if let Some((k, v, cause)) = notify {
             if cause == RemovalCause::Expired {
-                self.inner.counters.record_eviction(0);
+                self.record_evictions(1, 0);
             }
             self.notify_one(k, v, cause);
         }
@@ -782,7 +810,7 @@ where
         let expired = self.expiry_on() && deadline <= self.inner.clock.now();
         let out = (!expired).then(|| stored.value.clone());
         let cause = if expired {
-            self.inner.counters.record_eviction(weight);
+            self.record_evictions(1, u64::from(weight));
             RemovalCause::Expired
         } else {
             RemovalCause::Explicit
@@ -828,7 +856,7 @@ where
                     .weighted_size
                     .fetch_sub(u64::from(weight), Ordering::Relaxed);
                 let cause = if self.expiry_on() && deadline <= now {
-                    self.inner.counters.record_eviction(weight);
+                    self.record_evictions(1, u64::from(weight));
                     RemovalCause::Expired
                 } else {
                     RemovalCause::Explicit
@@ -924,8 +952,10 @@ where
         s.load_successes = g.load_successes.load(Ordering::Relaxed);
         s.load_failures = g.load_failures.load(Ordering::Relaxed);
         s.total_load_time_nanos = g.total_load_time_nanos.load(Ordering::Relaxed);
-        s.eviction_count = g.eviction_count.load(Ordering::Relaxed);
-        s.eviction_weight = g.eviction_weight.load(Ordering::Relaxed);
+        for stripe in self.inner.reads.stripes() {
+            s.eviction_count += stripe.counters.0.evictions.load(Ordering::Relaxed);
+            s.eviction_weight += stripe.counters.0.evicted_weight.load(Ordering::Relaxed);
+        }
         s
     }
 
@@ -1224,9 +1254,17 @@ where
                 .fetch_sub(weight.unsigned_abs(), Ordering::Relaxed);
         }
         if tally.evictions > 0 {
-            i.counters
-                .record_evictions(tally.evictions, tally.evicted_weight);
+            self.record_evictions(tally.evictions, tally.evicted_weight);
         }
+    }
+
+    fn record_evictions(&self, count: u64, weight: u64) {
+        self.inner
+            .reads
+            .stripe()
+            .counters
+            .0
+            .record_evictions(count, weight);
     }
 
     fn notify_one(&self, key: K, value: V, cause: RemovalCause) {
@@ -1380,6 +1418,31 @@ impl Tally {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A reader that outlasts its spin behind a writer still waits for it (parks) and sees
+    /// what the writer left.
+    #[test]
+    fn get_waits_for_a_writer_that_holds_the_shard_past_the_spin() {
+        let cache: Cache<u64, u64> = Cache::new(100);
+        cache.insert(7, 1);
+        let idx = cache.shard_index(cache.hash(&7));
+        let mut shard = cache.inner.shards[idx].0.write();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = {
+            let cache = cache.clone();
+            std::thread::spawn(move || {
+                tx.send(()).unwrap();
+                cache.get(&7)
+            })
+        };
+        rx.recv().unwrap();
+        // Long past READ_TRIES spins on any machine; the reader is parked or still trying.
+        std::thread::sleep(Duration::from_millis(20));
+        let local = shard.find(cache.hash(&7), &7).unwrap();
+        shard.stored_mut(local).value = 2;
+        drop(shard);
+        assert_eq!(reader.join().unwrap(), Some(2));
+    }
 
     #[test]
     fn default_shards_keep_shares_large_enough_for_their_own_policies() {

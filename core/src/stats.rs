@@ -49,22 +49,34 @@ impl CacheStats {
 /// Counters of one stripe; the cache sums the stripes when asked. Under LRU every hit is an
 /// event in the stripe's ring, counted when drained (or while still queued), and only hits
 /// whose event was dropped are added here; under TinyLFU hits leave no event and are all
-/// counted here.
+/// counted here. Evictions are counted here too, by the evicting thread: with one shared
+/// counter every insert into a full cache wrote the same cache line from every core (on 16
+/// cores, inserts with eviction went from 3.9 to 4.5 M/s, one run each: the shard locks
+/// remain the main limit).
 #[derive(Default)]
 pub(crate) struct StripeCounters {
     pub(crate) hits: AtomicU64,
     pub(crate) misses: AtomicU64,
+    pub(crate) evictions: AtomicU64,
+    pub(crate) evicted_weight: AtomicU64,
 }
 
-/// Counters updated rarely enough (loads, evictions) to live in one place.
+impl StripeCounters {
+    pub(crate) fn record_evictions(&self, count: u64, weight: u64) {
+        self.evictions.fetch_add(count, Relaxed);
+        if weight > 0 {
+            self.evicted_weight.fetch_add(weight, Relaxed);
+        }
+    }
+}
+
+/// Counters updated rarely enough (loads) to live in one place.
 #[derive(Default)]
 pub(crate) struct GlobalCounters {
     pub(crate) drained_hits: AtomicU64,
     pub(crate) load_successes: AtomicU64,
     pub(crate) load_failures: AtomicU64,
     pub(crate) total_load_time_nanos: AtomicU64,
-    pub(crate) eviction_count: AtomicU64,
-    pub(crate) eviction_weight: AtomicU64,
 }
 
 impl GlobalCounters {
@@ -75,16 +87,5 @@ impl GlobalCounters {
             self.load_failures.fetch_add(1, Relaxed);
         }
         self.total_load_time_nanos.fetch_add(nanos, Relaxed);
-    }
-
-    pub(crate) fn record_eviction(&self, weight: u32) {
-        self.record_evictions(1, u64::from(weight));
-    }
-
-    pub(crate) fn record_evictions(&self, count: u64, weight: u64) {
-        self.eviction_count.fetch_add(count, Relaxed);
-        if weight > 0 {
-            self.eviction_weight.fetch_add(weight, Relaxed);
-        }
     }
 }

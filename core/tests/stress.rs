@@ -50,6 +50,13 @@ impl Harness {
         }
         let issued = self.next_id.load(Ordering::SeqCst);
         assert_eq!(seen.len() as u64, issued, "ids lost without a trace");
+        // Each thread counts its evictions in its own stripe; the sum must miss none.
+        let evicted = reported.iter().filter(|(_, c)| c.was_evicted()).count() as u64;
+        assert_eq!(
+            self.cache.stats().eviction_count,
+            evicted,
+            "evictions counted"
+        );
     }
 }
 
