@@ -30,6 +30,9 @@ pub struct Cache {
     pub inflight: Mutex<HashMap<Key, u32>>,
     /// Interning table size that triggers the next sweep.
     sweep_at: AtomicU64,
+    /// Reads release nothing and run no Python code (TinyLFU, no `expire_after`): `get` and
+    /// `cache[key]` may skip PyO3's machinery for them (see `crate::fast`).
+    pub plain_reads: bool,
     max_capacity: Option<u64>,
     ttl: Option<f64>,
     tti: Option<f64>,
@@ -251,6 +254,7 @@ impl Cache {
         if cbs.listener.is_some() {
             b = b.eviction_listener(callbacks::make_listener(Arc::clone(&cbs)));
         }
+        let plain_reads = policy == "tinylfu" && cbs.expiry.is_none();
         let core = b
             .try_build()
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
@@ -260,6 +264,7 @@ impl Cache {
             cbs,
             inflight: Mutex::new(HashMap::new()),
             sweep_at: AtomicU64::new(1024),
+            plain_reads,
             max_capacity: cap,
             ttl: ttl_s,
             tti: tti_s,
@@ -271,7 +276,7 @@ impl Cache {
     fn __getitem__(&self, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         match self.read(key, true)? {
             Some(v) => Ok(v),
-            None => Err(PyKeyError::new_err(key.clone().unbind())),
+            None => Err(PyKeyError::new_err((key.clone().unbind(),))),
         }
     }
 
@@ -283,7 +288,7 @@ impl Cache {
         let k = self.keys.lookup(key)?;
         match k.get().and_then(|k| self.core.remove(k)) {
             Some(_) => Ok(()),
-            None => Err(PyKeyError::new_err(key.clone().unbind())),
+            None => Err(PyKeyError::new_err((key.clone().unbind(),))),
         }
     }
 
@@ -315,19 +320,7 @@ impl Cache {
 
     // ---- dict-like methods --------------------------------------------------------------
 
-    /// The value for `key` (a use), or `default`.
-    #[pyo3(signature = (key, default = None, /))]
-    fn get(
-        &self,
-        py: Python<'_>,
-        key: &Bound<'_, PyAny>,
-        default: Option<Py<PyAny>>,
-    ) -> PyResult<Py<PyAny>> {
-        match self.read(key, true)? {
-            Some(v) => Ok(v),
-            None => Ok(default.unwrap_or_else(|| py.None())),
-        }
-    }
+    // `get(key, default=None, /)` is `crate::fast::get`, installed over the class at import.
 
     /// The value for `key` without counting a use (no effect on eviction, idle time, stats).
     #[pyo3(signature = (key, default = None, /))]
@@ -368,7 +361,7 @@ impl Cache {
             Some(v) => Ok(v.obj.into_py()),
             None => match default.get_item(0) {
                 Ok(d) => Ok(d.unbind()),
-                Err(_) => Err(PyKeyError::new_err(key.clone().unbind())),
+                Err(_) => Err(PyKeyError::new_err((key.clone().unbind(),))),
             },
         }
     }

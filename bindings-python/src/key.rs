@@ -124,6 +124,73 @@ impl PartialEq for Key {
 
 impl Eq for Key {}
 
+/// An exact `str`'s hash: the one the string caches (every `str` used as a dict key or hashed
+/// once has it), else computed. Reading the field saves a call into the interpreter on every
+/// lookup.
+///
+/// # Safety
+/// `ptr` is a live exact `str` and the thread is attached.
+#[inline(always)]
+unsafe fn str_hash(ptr: *mut ffi::PyObject) -> ffi::Py_hash_t {
+    // SAFETY: an exact str starts with PyASCIIObject; the interpreter writes the field once,
+    // from -1 to the hash (atomically on free-threaded builds), so a relaxed load sees either.
+    let cached = unsafe {
+        std::sync::atomic::AtomicIsize::from_ptr(&raw mut (*ptr.cast::<ffi::PyASCIIObject>()).hash)
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    if cached != -1 {
+        cached
+    } else {
+        unsafe { ffi::PyObject_Hash(ptr) }
+    }
+}
+
+/// A borrowed key for an exact `str`, `bytes` or `int` that fits an `i64`: no reference taken,
+/// nothing to release, no Python code run, no error possible (`None` for anything else, and
+/// for a hash that fails, which the general conversion then reports).
+///
+/// # Safety
+/// `ptr` is a live object and the thread is attached.
+#[inline(always)]
+pub unsafe fn scalar_lookup(ptr: *mut ffi::PyObject) -> Option<ManuallyDrop<Key>> {
+    unsafe {
+        if type_is(ptr, &raw mut ffi::PyUnicode_Type) {
+            let h = str_hash(ptr);
+            if h == -1 {
+                ffi::PyErr_Clear();
+                return None;
+            }
+            return Some(ManuallyDrop::new(Key::Str(
+                h,
+                ManuallyDrop::into_inner(Obj::borrowed(ptr)),
+            )));
+        }
+        if type_is(ptr, &raw mut ffi::PyLong_Type) {
+            let mut overflow: c_int = 0;
+            let v = ffi::PyLong_AsLongLongAndOverflow(ptr, &mut overflow);
+            if overflow == 0 {
+                return Some(ManuallyDrop::new(Key::Int(
+                    v,
+                    ManuallyDrop::into_inner(Obj::borrowed(ptr)),
+                )));
+            }
+            return None;
+        }
+        if type_is(ptr, &raw mut ffi::PyBytes_Type) {
+            let h = ffi::PyObject_Hash(ptr);
+            if h == -1 {
+                ffi::PyErr_Clear();
+                return None;
+            }
+            return Some(ManuallyDrop::new(Key::Bytes(
+                h,
+                ManuallyDrop::into_inner(Obj::borrowed(ptr)),
+            )));
+        }
+    }
+    None
+}
+
 /// The owned key of an exact `str` or `int` (the common keys), or `None` for any other type:
 /// one copy of their conversion, inlined into both the write path and the general conversion.
 #[inline(always)]
@@ -131,7 +198,7 @@ fn exact_scalar(obj: &Bound<'_, PyAny>) -> Option<PyResult<Key>> {
     let ptr = obj.as_ptr();
     unsafe {
         if type_is(ptr, &raw mut ffi::PyUnicode_Type) {
-            let h = ffi::PyObject_Hash(ptr);
+            let h = str_hash(ptr);
             if h == -1 {
                 return Some(Err(PyErr::fetch(obj.py())));
             }
@@ -279,38 +346,9 @@ impl Interner {
     /// A key for reading `obj`, borrowing it when that is free.
     #[inline(always)]
     pub fn lookup(&self, obj: &Bound<'_, PyAny>) -> PyResult<Lookup> {
-        let ptr = obj.as_ptr();
-        unsafe {
-            if type_is(ptr, &raw mut ffi::PyUnicode_Type) {
-                let h = ffi::PyObject_Hash(ptr);
-                if h == -1 {
-                    return Err(PyErr::fetch(obj.py()));
-                }
-                return Ok(Lookup::Borrowed(ManuallyDrop::new(Key::Str(
-                    h,
-                    ManuallyDrop::into_inner(Obj::borrowed(ptr)),
-                ))));
-            }
-            if type_is(ptr, &raw mut ffi::PyLong_Type) {
-                let mut overflow: c_int = 0;
-                let v = ffi::PyLong_AsLongLongAndOverflow(ptr, &mut overflow);
-                if overflow == 0 {
-                    return Ok(Lookup::Borrowed(ManuallyDrop::new(Key::Int(
-                        v,
-                        ManuallyDrop::into_inner(Obj::borrowed(ptr)),
-                    ))));
-                }
-            }
-            if type_is(ptr, &raw mut ffi::PyBytes_Type) {
-                let h = ffi::PyObject_Hash(ptr);
-                if h == -1 {
-                    return Err(PyErr::fetch(obj.py()));
-                }
-                return Ok(Lookup::Borrowed(ManuallyDrop::new(Key::Bytes(
-                    h,
-                    ManuallyDrop::into_inner(Obj::borrowed(ptr)),
-                ))));
-            }
+        // SAFETY: `obj` is a live object and the thread is attached.
+        if let Some(k) = unsafe { scalar_lookup(obj.as_ptr()) } {
+            return Ok(Lookup::Borrowed(k));
         }
         Ok(match self.convert(obj, Mode::Lookup)? {
             Some(k) => Lookup::Owned(k),

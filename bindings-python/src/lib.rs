@@ -7,6 +7,7 @@
 mod cache;
 mod callbacks;
 mod decorator;
+mod fast;
 mod key;
 mod loading;
 mod obj;
@@ -31,6 +32,7 @@ mod _cortado {
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         let py = m.py();
         m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        crate::fast::install(&py.get_type::<crate::cache::Cache>())?;
         // Both a ValueError (a misuse of the cache) and a RecursionError (what it is).
         let builtins = py.import("builtins")?;
         let bases = PyTuple::new(

@@ -6,7 +6,8 @@ import decimal
 import enum
 import fractions
 import gc
-from typing import NamedTuple
+import sys
+from typing import Literal, NamedTuple
 
 import pytest
 
@@ -57,6 +58,63 @@ def test_get_peek_default() -> None:
     assert c.peek("a") is sentinel
     c["n"] = None
     assert c.get("n", 1) is None and "n" in c
+
+
+def test_get_and_subscript_arguments() -> None:
+    # `get` and `c[k]` are hand-written C entry points: their argument handling and errors.
+    c: Cache[str, int] = Cache(10)
+    c["a"] = 1
+    with pytest.raises(TypeError, match="from 1 to 2 positional arguments but 0"):
+        c.get()  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="but 3 were given"):
+        c.get("a", 1, 2)  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="keyword"):
+        c.get(key="a")  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="unhashable"):
+        c.get([1])  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="unhashable"):
+        c[[1]]  # type: ignore[index]
+    with pytest.raises(TypeError):
+        Cache.get(object(), "a")  # type: ignore[call-overload]
+    assert Cache.get(c, "a") == 1 and Cache.__getitem__(c, "a") == 1
+    assert c.stats().hits == 2 and c.stats().misses == 0
+    assert c.get("b") is None and c.stats().misses == 1
+    with pytest.raises(KeyError):
+        c["b"]
+    assert c.stats().misses == 2
+
+
+@pytest.mark.parametrize("policy", ["tinylfu", "lru"])
+def test_key_error_carries_the_key_as_dict_does(policy: Literal["tinylfu", "lru"]) -> None:
+    # Scalar keys take the plain read path under TinyLFU; the others (and LRU) the general
+    # one. A tuple key must stay one argument, as in dict (`KeyError((1, 2))`).
+    c: Cache[object, int] = Cache(10, policy=policy)
+    for key in ["s", 5, b"b", (1, 2), 2**70, 1.5, ()]:
+        with pytest.raises(KeyError) as e:
+            c[key]
+        assert e.value.args == (key,)
+        with pytest.raises(KeyError) as e:
+            del c[key]
+        assert e.value.args == (key,)
+        with pytest.raises(KeyError) as e:
+            c.pop(key)
+        assert e.value.args == (key,)
+        c[key] = 1
+        assert c[key] == 1 and c.get(key) == 1
+
+
+def test_get_and_subscript_leave_reference_counts_flat() -> None:
+    c: Cache[str, object] = Cache(10)
+    value, default, key = object(), object(), "k" * 3
+    c[key] = value
+    before = (sys.getrefcount(value), sys.getrefcount(default), sys.getrefcount(key))
+    for _ in range(1000):
+        assert c.get(key) is value and c[key] is value
+        assert c.get("missing", default) is default
+        with pytest.raises(KeyError):
+            c["missing"]
+    after = (sys.getrefcount(value), sys.getrefcount(default), sys.getrefcount(key))
+    assert after == before
 
 
 def test_pop_setdefault_insert_invalidate() -> None:
