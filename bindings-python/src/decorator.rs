@@ -79,6 +79,29 @@ impl CachedFunction {
     }
 }
 
+impl CachedFunction {
+    /// A call with the single argument `a` (its own key) whose counted lookup just missed:
+    /// loads it, coalesced, as `__call__` would have after its own lookup.
+    pub fn call_one_after_miss(
+        &self,
+        py: Python<'_>,
+        args: &Bound<'_, PyTuple>,
+        a: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        let cache = self.cache.get();
+        let func = self.func.bind(py);
+        let mut init = |_py: Python<'_>| Ok(func.call1(args)?.unbind());
+        crate::loading::load_after_miss(cache, py, true, || cache.store_key(a), a, &mut init)
+    }
+
+    /// The cache, and whether a call with one argument may take the plain read (no key
+    /// function, a cache whose reads run no Python code).
+    pub fn plain(&self) -> Option<&Cache> {
+        let cache = self.cache.get();
+        (self.key.is_none() && cache.plain_reads).then_some(cache)
+    }
+}
+
 #[pymethods]
 impl CachedFunction {
     #[new]
@@ -106,7 +129,7 @@ impl CachedFunction {
     }
 
     #[pyo3(signature = (*args, **kwargs))]
-    fn __call__(
+    pub fn __call__(
         &self,
         py: Python<'_>,
         args: &Bound<'_, PyTuple>,

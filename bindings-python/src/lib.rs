@@ -33,6 +33,7 @@ mod _cortado {
         let py = m.py();
         m.add("__version__", env!("CARGO_PKG_VERSION"))?;
         crate::fast::install(&py.get_type::<crate::cache::Cache>())?;
+        crate::fast::install_call(&py.get_type::<crate::decorator::CachedFunction>())?;
         // Both a ValueError (a misuse of the cache) and a RecursionError (what it is).
         let builtins = py.import("builtins")?;
         let bases = PyTuple::new(

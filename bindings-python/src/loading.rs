@@ -141,12 +141,24 @@ pub fn load_sync(
     key_obj: &Bound<'_, PyAny>,
     init: &mut dyn FnMut(Python<'_>) -> PyResult<Py<PyAny>>,
 ) -> PyResult<Py<PyAny>> {
-    let looked_up = lookup.is_some();
     if let Some(k) = lookup {
         if let Some(v) = cache.core.get(k) {
             return Ok(v.obj.into_py());
         }
     }
+    load_after_miss(cache, py, lookup.is_some(), key, key_obj, init)
+}
+
+/// [`load_sync`] from its claim on: `looked_up` says a counted `get` of the key has just
+/// missed (so the claim does not count the miss again).
+pub fn load_after_miss(
+    cache: &Cache,
+    py: Python<'_>,
+    looked_up: bool,
+    key: impl FnOnce() -> PyResult<Key>,
+    key_obj: &Bound<'_, PyAny>,
+    init: &mut dyn FnMut(Python<'_>) -> PyResult<Py<PyAny>>,
+) -> PyResult<Py<PyAny>> {
     let key = key()?;
     loop {
         let claim = if looked_up {

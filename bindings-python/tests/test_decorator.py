@@ -3,7 +3,7 @@
 import asyncio
 import threading
 import time
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -116,6 +116,46 @@ def test_exceptions_not_cached() -> None:
         with pytest.raises(ValueError):
             f(1)
     assert calls == [1, 1]
+
+
+@pytest.mark.parametrize("policy", ["tinylfu", "lru"])
+def test_each_call_counts_once_whichever_path_it_takes(
+    policy: Literal["tinylfu", "lru"],
+) -> None:
+    # One plain argument (str, int, bytes) under TinyLFU takes the hand-written call path,
+    # whose miss continues into the general load; everything else the general path.
+    c: cortado.Cache[Any, Any] = cortado.Cache(100, policy=policy)
+    calls: list[Any] = []
+
+    @cached(cache=c)
+    def f(*args: Any, **kwargs: Any) -> Any:
+        calls.append((args, kwargs))
+        return (args, kwargs)
+
+    argsets: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
+        (("s",), {}),
+        ((7,), {}),
+        ((b"b",), {}),
+        ((2**80,), {}),
+        ((1.5,), {}),
+        (((1, 2),), {}),
+        ((1, 2), {}),
+        ((1,), {"k": 2}),
+        ((), {}),
+    ]
+    for args, kwargs in argsets:
+        assert f(*args, **kwargs) == (args, kwargs)
+        assert f(*args, **kwargs) == (args, kwargs)
+    assert len(calls) == len(argsets)
+    info = f.cache_info()  # type: ignore[attr-defined]
+    assert (info.hits, info.misses) == (len(argsets), len(argsets))
+
+    def recurse(x: int) -> int:
+        return g(x)  # type: ignore[no-any-return]
+
+    g = cached(cache=c)(recurse)
+    with pytest.raises(cortado.RecursiveLoadError):
+        g(99)
 
 
 def test_thread_coalescing() -> None:
