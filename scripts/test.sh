@@ -20,10 +20,11 @@ cargo test
 stage "C and C++ against include/cortado.h: AddressSanitizer + UBSan, then valgrind"
 bash tests/c/run.sh
 
-stage "Python: build into $VENV, pytest (warnings are errors), stubtest"
+stage "Python: build into $VENV, pytest (warnings are errors), stubtest, the tests type-checked against the stubs"
 setup_python debug
 "$VENV/bin/python" -m pytest -q bindings-python/tests
 "$VENV/bin/python" -m mypy.stubtest cortado._cortado
+"$VENV/bin/python" -m mypy bindings-python/tests
 
 stage "Node: npm ci (builds the addon), node --test"
 setup_node

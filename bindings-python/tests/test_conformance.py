@@ -38,9 +38,10 @@ def replay(path: pathlib.Path) -> None:
         if cache is None:
             assert op == "cache", where
             opts = dict(a.split("=", 1) for a in args)
+            assert opts.get("policy", "tinylfu") in ("tinylfu", "lru"), where
             cache = cortado.Cache(
                 int(opts["max"]),
-                policy=opts.get("policy", "tinylfu"),
+                policy="lru" if opts.get("policy") == "lru" else "tinylfu",
                 weigher=(lambda k, v: len(v.encode())) if opts.get("weigher") == "value_len" else None,
                 ttl=seconds(opts["ttl"]) if "ttl" in opts else None,
                 tti=seconds(opts["tti"]) if "tti" in opts else None,

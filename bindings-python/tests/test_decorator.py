@@ -12,10 +12,10 @@ from cortado import cached
 
 
 def test_cached_function() -> None:
-    calls = []
+    calls: list[float] = []
 
     @cached(max_capacity=10)
-    def square(x: int) -> int:
+    def square(x: float) -> float:
         """Squares."""
         calls.append(x)
         return x * x

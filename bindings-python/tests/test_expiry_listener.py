@@ -105,7 +105,12 @@ def test_expire_after_partial_and_errors(clock: ManualClock, unraisable: list) -
 
 def test_weigher() -> None:
     seen = []
-    c: Cache[str, str] = Cache(10, weigher=lambda k, v: seen.append(k) or len(v), policy="lru")
+
+    def weigher(k: str, v: str) -> int:
+        seen.append(k)
+        return len(v)
+
+    c: Cache[str, str] = Cache(10, weigher=weigher, policy="lru")
     c["a"] = "1234"
     c["b"] = "1234"
     assert c.weighted_size == 8 and seen == ["a", "b"]

@@ -161,7 +161,7 @@ def test_async_loop_keeps_running_while_waiting() -> None:
             await asyncio.sleep(0.01)
 
     async def main() -> list[Any]:
-        return await asyncio.gather(c.get_with_async("k", loader), c.get_with_async("k", loader), ticker())
+        return list(await asyncio.gather(c.get_with_async("k", loader), c.get_with_async("k", loader), ticker()))
 
     r = asyncio.run(main())
     assert r[:2] == [7, 7] and len(ticks) == 5
@@ -235,7 +235,15 @@ def test_async_and_threads_share_one_load() -> None:
         return 1
 
     out: list[int] = []
-    t = threading.Thread(target=lambda: (started.wait(10), out.append(c.get_with("k", lambda: calls.append("sync") or 2))))
+    def sync_loader() -> int:
+        calls.append("sync")
+        return 2
+
+    def sync_caller() -> None:
+        started.wait(10)
+        out.append(c.get_with("k", sync_loader))
+
+    t = threading.Thread(target=sync_caller)
     t.start()
     assert asyncio.run(c.get_with_async("k", aloader)) == 1
     t.join(10)
@@ -266,4 +274,4 @@ def test_guard_misuse() -> None:
     with pytest.raises(RuntimeError):
         guard.complete(2)
     assert c["k"] == 1
-    assert cortado.Cache(1)._claim("x")[0] == 1  # dropped unresolved: abandoned, no leak
+    assert cortado.Cache[str, int](1)._claim("x")[0] == 1  # dropped unresolved: abandoned, no leak
