@@ -276,7 +276,8 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         let slots = &self.slots;
         let hash_of = |&i: &u32| hasher.hash_one(&slots[i as usize].as_ref().expect("live").key);
         let mut table = HashTable::with_capacity(len + len * 3 / 4 + 1);
-        for i in self.table.drain() {
+        // Copied, not drained: should a key's `Hash` panic, the old index is still whole.
+        for &i in self.table.iter() {
             table.insert_unique(hash_of(&i), i, hash_of);
         }
         self.table = table;
