@@ -292,7 +292,7 @@ impl Cache {
         }
     }
 
-    fn __contains__(&self, key: &Bound<'_, PyAny>) -> PyResult<bool> {
+    pub fn __contains__(&self, key: &Bound<'_, PyAny>) -> PyResult<bool> {
         let k = self.keys.lookup(key)?;
         Ok(k.get().is_some_and(|k| self.core.contains_key(k)))
     }

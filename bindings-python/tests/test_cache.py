@@ -103,6 +103,23 @@ def test_key_error_carries_the_key_as_dict_does(policy: Literal["tinylfu", "lru"
         assert c[key] == 1 and c.get(key) == 1
 
 
+def test_contains_on_both_paths() -> None:
+    # Exact str/int/bytes keys take the hand-written `in`, others PyO3's; neither counts a use.
+    clock = cortado.ManualClock()
+    c: Cache[object, int] = Cache(10, ttl=5, clock=clock)
+    keys: list[object] = ["s", 7, b"b", (1, 2), 2**70, 1.5]
+    for key in keys:
+        assert key not in c
+        c[key] = 1
+        assert key in c
+    assert 7.0 in c and True not in c  # 7 == 7.0; True == 1 is absent
+    assert c.stats().hits == 0 and c.stats().misses == 0
+    with pytest.raises(TypeError, match="unhashable"):
+        [1] in c  # noqa: B015
+    clock.advance(5)
+    assert not any(key in c for key in keys)
+
+
 def test_get_and_subscript_leave_reference_counts_flat() -> None:
     c: Cache[str, object] = Cache(10)
     value, default, key = object(), object(), "k" * 3
