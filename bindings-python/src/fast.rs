@@ -252,26 +252,20 @@ unsafe fn call_after_miss(
     Ok(this.get().call_one_after_miss(py, &args, &a)?.into_ptr())
 }
 
-struct Get;
-impl MethodDef<trampoline::fastcall_cfunction_with_keywords::Func> for Get {
-    const METH: trampoline::fastcall_cfunction_with_keywords::Func = get;
+/// Names the general implementation `$f` for PyO3's trampoline of its C signature.
+macro_rules! general {
+    ($name:ident, $trampoline:ident, $f:ident) => {
+        struct $name;
+        impl MethodDef<trampoline::$trampoline::Func> for $name {
+            const METH: trampoline::$trampoline::Func = $f;
+        }
+    };
 }
-struct Call;
-impl MethodDef<trampoline::ternaryfunc::Func> for Call {
-    const METH: trampoline::ternaryfunc::Func = call;
-}
-struct CallAfterMiss;
-impl MethodDef<trampoline::ternaryfunc::Func> for CallAfterMiss {
-    const METH: trampoline::ternaryfunc::Func = call_after_miss;
-}
-struct Contains;
-impl MethodDef<trampoline::objobjproc::Func> for Contains {
-    const METH: trampoline::objobjproc::Func = contains;
-}
-struct Subscript;
-impl MethodDef<trampoline::binaryfunc::Func> for Subscript {
-    const METH: trampoline::binaryfunc::Func = subscript;
-}
+general!(Get, fastcall_cfunction_with_keywords, get);
+general!(Call, ternaryfunc, call);
+general!(CallAfterMiss, ternaryfunc, call_after_miss);
+general!(Contains, objobjproc, contains);
+general!(Subscript, binaryfunc, subscript);
 
 /// Replaces `Cache.get` in the class's dictionary with a method descriptor over
 /// [`get_entry`], and the class's `mp_subscript` and `sq_contains` slots with
