@@ -78,7 +78,8 @@ unsafe fn get(
     let cache = unsafe { cache(py, slf) };
     Ok(match cache.read(&key, true)? {
         Some(v) => v.into_ptr(),
-        None => new_ref(default.unwrap_or_else(|| unsafe { ffi::Py_None() })),
+        // SAFETY: the default is a live argument; None is immortal.
+        None => unsafe { new_ref(default.unwrap_or_else(|| ffi::Py_None())) },
     })
 }
 
@@ -96,9 +97,11 @@ unsafe fn subscript(
 }
 
 /// A borrowed reference handed back as a new one.
+///
+/// # Safety
+/// `obj` is a live object and the thread is attached.
 #[inline(always)]
-fn new_ref(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    // SAFETY: `obj` is live and the thread attached.
+unsafe fn new_ref(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
     unsafe { ffi::Py_IncRef(obj) };
     obj
 }
@@ -136,11 +139,12 @@ unsafe extern "C" fn get_entry(
     if kwnames.is_null() && (nargs == 1 || nargs == 2) {
         // SAFETY: CPython's calling convention; `args` holds `nargs` references.
         if let Some(found) = unsafe { plain_read(slf, *args) } {
-            return found.unwrap_or_else(|| {
+            // SAFETY: the default is a live argument; None is immortal.
+            return found.unwrap_or_else(|| unsafe {
                 new_ref(if nargs == 2 {
-                    unsafe { *args.add(1) }
+                    *args.add(1)
                 } else {
-                    unsafe { ffi::Py_None() }
+                    ffi::Py_None()
                 })
             });
         }
