@@ -84,6 +84,19 @@ fn callable_arg(obj: Option<Bound<'_, PyAny>>, what: &str) -> PyResult<Option<Py
 }
 
 impl Cache {
+    /// `get_with` once a counted lookup of `key` has missed: claims the load without counting
+    /// the miss again (the rest of `get_with`).
+    pub fn get_with_after_miss(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        loader: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        crate::loading::load_after_miss(self, py, true, || self.store_key(key), key, &mut |_py| {
+            Ok(loader.call0()?.unbind())
+        })
+    }
+
     /// The value for a lookup key, as the core's `get` (a use) or `peek` (no effect) sees it.
     #[inline(always)]
     pub fn read(&self, key: &Bound<'_, PyAny>, record: bool) -> PyResult<Option<Py<PyAny>>> {

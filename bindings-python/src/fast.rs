@@ -23,6 +23,7 @@ use pyo3::exceptions::{PyKeyError, PySystemError, PyTypeError};
 use pyo3::ffi;
 use pyo3::impl_::trampoline::{self, MethodDef};
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
 use crate::cache::Cache;
@@ -171,6 +172,73 @@ unsafe extern "C" fn subscript_entry(
     }
 }
 
+/// `Cache.get_with` as PyO3 generated it, kept for the calls [`get_with_entry`] does not take.
+static GENERAL_GET_WITH: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// `get_with(key, loader)`'s C entry point: two positional arguments, a callable loader and a
+/// plain read that hits return the value at once; a plain read that misses goes on to the
+/// load, through PyO3's trampoline, without counting the miss again; any other call goes to
+/// the method PyO3 generated (keywords, argument errors, other keys).
+unsafe extern "C" fn get_with_entry(
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: CPython's calling convention: `args` holds the positional arguments, then one
+    // value per name in `kwnames`.
+    unsafe {
+        if kwnames.is_null() && nargs == 2 && ffi::PyCallable_Check(*args.add(1)) != 0 {
+            match plain_read(slf, *args) {
+                Some(Some(v)) => return v,
+                Some(None) => {
+                    return trampoline::fastcall_cfunction_with_keywords::<GetWithAfterMiss>(
+                        slf, args, nargs, kwnames,
+                    )
+                }
+                None => {}
+            }
+        }
+        let py = Python::assume_attached();
+        let Some(general) = GENERAL_GET_WITH.get(py) else {
+            PySystemError::new_err("cortado: get_with is not installed").restore(py);
+            return std::ptr::null_mut();
+        };
+        let nkw = if kwnames.is_null() {
+            0
+        } else {
+            ffi::PyTuple_GET_SIZE(kwnames)
+        };
+        let mut all: Vec<*mut ffi::PyObject> = Vec::with_capacity((1 + nargs + nkw) as usize);
+        all.push(slf);
+        all.extend_from_slice(std::slice::from_raw_parts(args, (nargs + nkw) as usize));
+        ffi::PyObject_Vectorcall(
+            general.as_ptr(),
+            all.as_ptr(),
+            (nargs + 1) as usize,
+            kwnames,
+        )
+    }
+}
+
+unsafe fn get_with_after_miss(
+    py: Python<'_>,
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    _nargs: ffi::Py_ssize_t,
+    _kwnames: *mut ffi::PyObject,
+) -> PyResult<*mut ffi::PyObject> {
+    // SAFETY: as in `get_with_entry`, which checked for two positional arguments.
+    let (cache, key, loader) = unsafe {
+        (
+            cache(py, slf),
+            arg::<PyAny>(py, *args),
+            arg::<PyAny>(py, *args.add(1)),
+        )
+    };
+    Ok(cache.get_with_after_miss(py, &key, &loader)?.into_ptr())
+}
+
 /// `key in cache`: with an exact str/int/bytes key, a lookup that counts nothing, releases
 /// nothing and runs no Python code, whatever the cache's options; others through PyO3.
 unsafe extern "C" fn contains_entry(slf: *mut ffi::PyObject, key: *mut ffi::PyObject) -> c_int {
@@ -266,6 +334,11 @@ macro_rules! general {
     };
 }
 general!(Get, fastcall_cfunction_with_keywords, get);
+general!(
+    GetWithAfterMiss,
+    fastcall_cfunction_with_keywords,
+    get_with_after_miss
+);
 general!(Call, ternaryfunc, call);
 general!(CallAfterMiss, ternaryfunc, call_after_miss);
 general!(Contains, objobjproc, contains);
@@ -293,6 +366,29 @@ pub fn install(ty: &Bound<'_, PyType>) -> PyResult<()> {
     // Through the type's dictionary: PyO3's classes refuse attribute assignment.
     let dict = unsafe { Bound::from_borrowed_ptr_or_err(py, (*tp).tp_dict)? };
     dict.set_item("get", descr)?;
+    // `get_with`: the same, keeping PyO3's method for the general case and its signature.
+    let general = dict.get_item("get_with")?;
+    let doc = format!(
+        "get_with{}\n--\n\n{}",
+        general.getattr("__text_signature__")?.extract::<String>()?,
+        general.getattr("__doc__")?.extract::<String>()?
+    );
+    let doc: &'static CStr = Box::leak(
+        std::ffi::CString::new(doc)
+            .map_err(|e| PySystemError::new_err(e.to_string()))?
+            .into_boxed_c_str(),
+    );
+    let _ = GENERAL_GET_WITH.set(py, general.unbind());
+    let def: &'static mut ffi::PyMethodDef = Box::leak(Box::new(ffi::PyMethodDef {
+        ml_name: c"get_with".as_ptr() as *const c_char,
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunctionFastWithKeywords: get_with_entry,
+        },
+        ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+        ml_doc: doc.as_ptr(),
+    }));
+    let descr = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewMethod(tp, def))? };
+    dict.set_item("get_with", descr)?;
     // SAFETY: a heap type's mapping methods live in the type object itself.
     unsafe {
         let mapping = (*tp).tp_as_mapping;

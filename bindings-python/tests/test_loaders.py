@@ -2,9 +2,10 @@
 in every waiter and not cached, recursion detected."""
 
 import asyncio
+import inspect
 import threading
 import time
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -38,6 +39,33 @@ def test_get_with_basic() -> None:
     assert c.get_with("a", lambda: 2) == 1
     s = c.stats()
     assert s.load_successes == 1 and s.hits == 1 and s.misses == 1
+
+
+@pytest.mark.parametrize("policy", ["tinylfu", "lru"])
+def test_get_with_on_every_path(policy: Literal["tinylfu", "lru"]) -> None:
+    # Two positional arguments, a callable loader and a plain key (str/int/bytes, TinyLFU) take
+    # the hand-written path; keywords, other keys and bad arguments the general one. Either
+    # way a lookup counts once.
+    c: Cache[object, object] = Cache(10, policy=policy)
+    keys: list[object] = ["s", 7, b"b", (1, 2), 2**70]
+    for key in keys:
+        assert c.get_with(key, lambda: 1) == 1
+        assert c.get_with(key, lambda: 2) == 1
+        assert c.get_with(key=key, loader=lambda: 3) == 1
+    s = c.stats()
+    assert (s.hits, s.misses, s.load_successes) == (2 * len(keys), len(keys), len(keys))
+    with pytest.raises(TypeError, match="loader must be callable"):
+        c.get_with("s", 5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        c.get_with("s")  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        c.get_with("s", lambda: 1, 2)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="unhashable"):
+        c.get_with([1], lambda: 1)  # type: ignore[arg-type]
+    with pytest.raises(ZeroDivisionError):
+        c.get_with("new", lambda: 1 // 0)
+    assert "new" not in c
+    assert inspect.signature(Cache.get_with) == inspect.signature(lambda self, /, key, loader: 0)
 
 
 def test_50_threads_one_load() -> None:
