@@ -351,22 +351,11 @@ general!(Subscript, binaryfunc, subscript);
 /// PyO3's wrappers, with the same behaviour.
 pub fn install(ty: &Bound<'_, PyType>) -> PyResult<()> {
     let tp = ty.as_ptr() as *mut ffi::PyTypeObject;
-    // The descriptor keeps a pointer to its definition for the life of the type.
-    let def: &'static mut ffi::PyMethodDef = Box::leak(Box::new(ffi::PyMethodDef {
-        ml_name: c"get".as_ptr() as *const c_char,
-        ml_meth: ffi::PyMethodDefPointer {
-            PyCFunctionFastWithKeywords: get_entry,
-        },
-        ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
-        ml_doc: GET_DOC.as_ptr(),
-    }));
     let py = ty.py();
-    // SAFETY: a new reference or null with an exception set.
-    let descr = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewMethod(tp, def))? };
     // Through the type's dictionary: PyO3's classes refuse attribute assignment.
     let dict = unsafe { Bound::from_borrowed_ptr_or_err(py, (*tp).tp_dict)? };
-    dict.set_item("get", descr)?;
-    // `get_with`: the same, keeping PyO3's method for the general case and its signature.
+    put_method(&dict, tp, c"get", get_entry, GET_DOC)?;
+    // `get_with` keeps PyO3's method for the calls it hands on, and its signature.
     let general = dict.get_item("get_with")?;
     let doc = format!(
         "get_with{}\n--\n\n{}",
@@ -379,16 +368,7 @@ pub fn install(ty: &Bound<'_, PyType>) -> PyResult<()> {
             .into_boxed_c_str(),
     );
     let _ = GENERAL_GET_WITH.set(py, general.unbind());
-    let def: &'static mut ffi::PyMethodDef = Box::leak(Box::new(ffi::PyMethodDef {
-        ml_name: c"get_with".as_ptr() as *const c_char,
-        ml_meth: ffi::PyMethodDefPointer {
-            PyCFunctionFastWithKeywords: get_with_entry,
-        },
-        ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
-        ml_doc: doc.as_ptr(),
-    }));
-    let descr = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewMethod(tp, def))? };
-    dict.set_item("get_with", descr)?;
+    put_method(&dict, tp, c"get_with", get_with_entry, doc)?;
     // SAFETY: a heap type's mapping methods live in the type object itself.
     unsafe {
         let mapping = (*tp).tp_as_mapping;
@@ -408,6 +388,33 @@ pub fn install(ty: &Bound<'_, PyType>) -> PyResult<()> {
         ffi::PyType_Modified(tp);
     }
     Ok(())
+}
+
+/// Sets `name` in the class's dictionary to a fast-call method descriptor over `meth`.
+fn put_method(
+    dict: &Bound<'_, PyAny>,
+    tp: *mut ffi::PyTypeObject,
+    name: &'static CStr,
+    meth: ffi::PyCFunctionFastWithKeywords,
+    doc: &'static CStr,
+) -> PyResult<()> {
+    // The descriptor keeps a pointer to its definition for the life of the type.
+    let def: &'static mut ffi::PyMethodDef = Box::leak(Box::new(ffi::PyMethodDef {
+        ml_name: name.as_ptr() as *const c_char,
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunctionFastWithKeywords: meth,
+        },
+        ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+        ml_doc: doc.as_ptr(),
+    }));
+    // SAFETY: a live heap type; a new reference or null with an exception set.
+    let descr =
+        unsafe { Bound::from_owned_ptr_or_err(dict.py(), ffi::PyDescr_NewMethod(tp, def))? };
+    dict.set_item(
+        name.to_str()
+            .map_err(|e| PySystemError::new_err(e.to_string()))?,
+        descr,
+    )
 }
 
 /// Replaces the call slot of `@cached` functions' class with [`call_entry`] (at import, before
