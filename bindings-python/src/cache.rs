@@ -84,17 +84,15 @@ fn callable_arg(obj: Option<Bound<'_, PyAny>>, what: &str) -> PyResult<Option<Py
 }
 
 impl Cache {
-    /// `get_with` once a counted lookup of `key` has missed: claims the load without counting
-    /// the miss again (the rest of `get_with`).
-    pub fn get_with_after_miss(
+    /// The coalesced load of `key` after a counted plain lookup of it has just missed (the rest
+    /// of `get_with` or of a `@cached` call): claims the load without counting the miss again.
+    pub fn load_after_plain_miss(
         &self,
         py: Python<'_>,
         key: &Bound<'_, PyAny>,
-        loader: &Bound<'_, PyAny>,
+        init: &mut dyn FnMut(Python<'_>) -> PyResult<Py<PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        crate::loading::load_after_miss(self, py, true, || self.store_key(key), key, &mut |_py| {
-            Ok(loader.call0()?.unbind())
-        })
+        crate::loading::load_after_miss(self, py, true, || self.store_key(key), key, init)
     }
 
     /// The value for a lookup key, as the core's `get` (a use) or `peek` (no effect) sees it.

@@ -88,10 +88,10 @@ impl CachedFunction {
         args: &Bound<'_, PyTuple>,
         a: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyAny>> {
-        let cache = self.cache.get();
         let func = self.func.bind(py);
-        let mut init = |_py: Python<'_>| Ok(func.call1(args)?.unbind());
-        crate::loading::load_after_miss(cache, py, true, || cache.store_key(a), a, &mut init)
+        self.cache
+            .get()
+            .load_after_plain_miss(py, a, &mut |_py| Ok(func.call1(args)?.unbind()))
     }
 
     /// The cache, and whether a call with one argument may take the plain read (no key

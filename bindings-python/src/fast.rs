@@ -236,7 +236,9 @@ unsafe fn get_with_after_miss(
             arg::<PyAny>(py, *args.add(1)),
         )
     };
-    Ok(cache.get_with_after_miss(py, &key, &loader)?.into_ptr())
+    Ok(cache
+        .load_after_plain_miss(py, &key, &mut |_py| Ok(loader.call0()?.unbind()))?
+        .into_ptr())
 }
 
 /// `key in cache`: with an exact str/int/bytes key, a lookup that counts nothing, releases
