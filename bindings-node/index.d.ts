@@ -341,8 +341,11 @@ export declare class LRUCache<K extends {}, V extends {}, FC = unknown> {
   clear(): void
   /** Hits and misses (of `get`, and the lookups of `fetch` and `memo`), and evictions. */
   stats(): LRUCache.Stats
-  /** Debugging aid: the native policy's own entry count and total weight. */
-  policyStats(): { len: number; weightedSize: number }
+  /**
+   * Debugging aid: the native policy's own entry count and total weight, and the entries it
+   * already chose as the victims of coming inserts (still live, no longer counted by it).
+   */
+  policyStats(): { len: number; weightedSize: number; chosen: number }
 }
 
 /** The same class as `LRUCache`. */

@@ -16,7 +16,7 @@
 const native = require('./native.js')
 
 const L = native.policyLayout()
-const [W_NLOG, W_OP, W_SLOT, W_WEIGHT, W_HASH, W_FLAGS] = L.headerU32
+const [W_NLOG, W_OP, W_SLOT, W_WEIGHT, W_HASH, W_FLAGS, W_AHEAD] = L.headerU32
 const [F_DEADLINE, F_NOW] = L.headerF64
 const [
   OP_FLUSH,
@@ -31,6 +31,8 @@ const [
   OP_WEIGHTED_SIZE,
 ] = L.ops
 const LOG_CAP = L.logCap
+/** Most victims chosen ahead per native call (see `#chosen`). */
+const MAX_AHEAD = 64
 /** The log is replayed when it has fewer than two free words (an insert takes two). */
 const FLUSH_AT = LOG_CAP - 2
 const MAX_SLOTS = L.maxSlots
@@ -248,6 +250,18 @@ class Cache {
   #hits = 0
   #misses = 0
   #evictions = 0
+  /**
+   * Victims the policy chose ahead of the inserts that need their room (a simple TinyLFU cache
+   * over its count only): still live and readable until then, no longer in the policy. A read
+   * does not save one (the policy judged it the coldest a few inserts earlier); everything
+   * else that lists or drops entries takes them first, as the coldest.
+   */
+  #chosen = new Uint32Array(MAX_AHEAD + 1)
+  #chosenGen = new Float64Array(MAX_AHEAD + 1)
+  #nChosen = 0
+  #chosenAt = 0
+  /** How many inserts' victims a native call chooses beyond its own (0: none ahead). */
+  #ahead = 0
 
   get perf() {
     return this.#perf
@@ -432,6 +446,10 @@ class Cache {
       this.#sizes === undefined &&
       this.#ttls === undefined
     this.#op = native.createPolicy(ctl, policy === 'lru', capacity, this.#weighted, this.#now0())
+    // Up to 1/128 of the capacity ahead (caches under 128 entries choose each victim when it
+    // is needed), never under `'lru'`, whose order must stay lru-cache's exactly.
+    this.#ahead =
+      policy === 'lru' || this.#weighted ? 0 : Math.min(MAX_AHEAD, Math.floor(capacity / 128))
   }
 
   // ---- the native policy -----------------------------------------------------------------
@@ -504,7 +522,7 @@ class Cache {
       this.#weighted
         ? this.#maxSize > 0 && (this.#calculatedSize > this.#maxSize || weight === MAX_WEIGHT)
         : this.#size > this.#max
-    if (!over) {
+    if (!over || (!this.#weighted && this.#dropChosen())) {
       this.#registerLater(i, deadline)
       return false
     }
@@ -521,10 +539,27 @@ class Cache {
 
   /**
    * `#policyInsert` for a simple cache over its count (no sizes, TTLs or callbacks, so no
-   * victim can be expired and nothing can re-enter): the usual single victim is dropped here.
+   * victim can be expired and nothing can re-enter). Each native call makes room for the next
+   * `#ahead` inserts too: their victims are chosen then, and dropped one per insert here, so
+   * most inserts into a full cache make no native call (a call and the policy's cold lines
+   * cost more than the rest of a set; see `#chosen`).
    */
   #insertFull(i, hash) {
+    const chosen = this.#chosen
+    while (this.#chosenAt < this.#nChosen) {
+      const at = this.#chosenAt++
+      const w = chosen[at]
+      const k = this.#keyList[w]
+      if (this.#gens[w] === this.#chosenGen[at] && k !== undefined) {
+        this.#keyMap.delete(k)
+        this.#releaseSlot(w)
+        this.#evictions++
+        this.#registerLater(i, -1)
+        return
+      }
+    }
     const u = this.#u32
+    u[W_AHEAD] = this.#ahead
     u[W_SLOT] = i
     u[W_WEIGHT] = 1
     u[W_HASH] = hash
@@ -532,16 +567,60 @@ class Cache {
     f[F_DEADLINE] = -1
     f[F_NOW] = -1
     const n = this.#call(OP_INSERT)
-    if (n === 1 && (u[W_FLAGS] & 1) === 0) {
-      const w = this.#out[0]
-      if (w !== i) {
-        this.#keyMap.delete(this.#keyList[w])
-        this.#releaseSlot(w)
-        this.#evictions++
-        return
+    u[W_AHEAD] = 0
+    if (n === 0) return
+    if ((u[W_FLAGS] & 1) !== 0 || n > chosen.length) {
+      if (this.#takeVictims(n, i)) this.#evict(i, this.#gens[i])
+      return
+    }
+    // The victims, coldest first: the first goes now, the rest wait for the next inserts. The
+    // new entry itself may be among them (rejected by admission): it goes now instead.
+    const out = this.#out
+    let rejected = false
+    let m = 0
+    for (let j = 0; j < n; j++) {
+      const w = out[j]
+      if (w === i) rejected = true
+      else {
+        chosen[m] = w
+        this.#chosenGen[m++] = this.#gens[w]
       }
     }
-    if (n !== 0 && this.#takeVictims(n, i)) this.#evict(i, this.#gens[i])
+    this.#nChosen = m
+    this.#chosenAt = 0
+    if (rejected) this.#evict(i, this.#gens[i])
+    else if (m !== 0) {
+      const w = chosen[this.#chosenAt++]
+      this.#keyMap.delete(this.#keyList[w])
+      this.#releaseSlot(w)
+      this.#evictions++
+    }
+  }
+
+  /**
+   * Drops the next victim chosen ahead that still holds the entry it was chosen as (deletes
+   * and re-used slots are skipped); returns whether there was one.
+   */
+  #dropChosen() {
+    while (this.#chosenAt < this.#nChosen) {
+      const at = this.#chosenAt++
+      const w = this.#chosen[at]
+      if (this.#gens[w] === this.#chosenGen[at] && this.#keyList[w] !== undefined) {
+        this.#evict(w, this.#chosenGen[at])
+        return true
+      }
+    }
+    return false
+  }
+
+  /** The victims chosen ahead that are still live, next to go first. */
+  #liveChosen() {
+    const live = []
+    for (let at = this.#chosenAt; at < this.#nChosen; at++) {
+      const w = this.#chosen[at]
+      if (this.#gens[w] === this.#chosenGen[at] && this.#keyList[w] !== undefined) live.push(w)
+    }
+    return live
   }
 
   /**
@@ -845,7 +924,13 @@ class Cache {
 
   /** Live slots, coldest (next to be evicted) first: LRU first in `'lru'` mode. */
   #order() {
-    return this.#call(OP_ORDER)
+    const order = this.#call(OP_ORDER)
+    if (this.#chosenAt === this.#nChosen) return order
+    const chosen = this.#liveChosen()
+    const all = new Uint32Array(chosen.length + order.length)
+    all.set(chosen)
+    all.set(order, chosen.length)
+    return all
   }
 
   #isValidIndex(index) {
@@ -1643,14 +1728,22 @@ class Cache {
     this.#calculatedSize = 0
     this.#size = 0
     this.#nlog = 0
+    this.#nChosen = this.#chosenAt = 0
     this.#f64[F_NOW] = this.#now0()
     this.#call(OP_CLEAR)
     this.#flushDisposed()
   }
 
-  /** Test and debugging aid: the policy's own entry count and total weight. */
+  /**
+   * Test and debugging aid: the policy's own entry count and total weight, and the entries it
+   * already chose as the victims of coming inserts (live, but no longer counted by it).
+   */
   policyStats() {
-    return { len: this.#call(OP_LEN), weightedSize: this.#call(OP_WEIGHTED_SIZE) }
+    return {
+      len: this.#call(OP_LEN),
+      weightedSize: this.#call(OP_WEIGHTED_SIZE),
+      chosen: this.#liveChosen().length,
+    }
   }
 }
 

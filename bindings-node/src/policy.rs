@@ -29,6 +29,7 @@ const W_SLOT: usize = 2; // slot argument
 const W_WEIGHT: usize = 3; // weight argument
 const W_HASH: usize = 4; // key hash argument
 const W_FLAGS: usize = 5; // set by the call: bit 0 = more victims to take with OP_MORE
+const W_AHEAD: usize = 12; // byte 48: OP_INSERT also evicts this much weight ahead
 /// `f64` words of the header (index in f64 units).
 const F_DEADLINE: usize = 3; // byte 24: deadline in ms (negative or NaN: none)
 const F_NOW: usize = 4; // byte 32: current time in ms (negative: do not expire)
@@ -103,6 +104,7 @@ pub fn policy_layout() -> PolicyLayout {
             W_WEIGHT as u32,
             W_HASH as u32,
             W_FLAGS as u32,
+            W_AHEAD as u32,
         ],
         header_f64: vec![F_DEADLINE as u32, F_NOW as u32, F_ARG as u32],
         log_offset: LOG_BYTES as u32,
@@ -272,7 +274,7 @@ impl State {
 
     /// Evicts down to the capacity, reclaiming expired entries first when `now` is given and
     /// the cache is over its bound (expire-first eviction).
-    fn evict(&mut self, expire_first: bool) {
+    fn evict(&mut self, expire_first: bool, ahead: u64) {
         if expire_first && self.policy.weighted_size() > self.max_capacity {
             if let Some(now) = ticks(self.f64_at(F_NOW)) {
                 self.scratch.clear();
@@ -282,7 +284,11 @@ impl State {
                     .extend(self.scratch.drain(..).map(|s| s | EXPIRED_BIT));
             }
         }
-        self.policy.evict(&mut self.victims);
+        if ahead > 0 {
+            self.policy.evict_ahead(ahead, &mut self.victims);
+        } else {
+            self.policy.evict(&mut self.victims);
+        }
     }
 
     /// Writes the victims gathered by this call to the output area; returns how many.
@@ -318,7 +324,8 @@ impl State {
                 let weight = self.u32_at(W_WEIGHT);
                 self.policy
                     .insert(slot, hash, weight, ticks(self.f64_at(F_DEADLINE)));
-                self.evict(self.kind == EvictionPolicy::TinyLfu);
+                let ahead = u64::from(self.u32_at(W_AHEAD));
+                self.evict(self.kind == EvictionPolicy::TinyLfu, ahead);
                 self.policy.climb();
                 f64::from(self.emit())
             }
@@ -326,7 +333,7 @@ impl State {
                 let weight = self.u32_at(W_WEIGHT);
                 self.policy
                     .update(slot, weight, ticks(self.f64_at(F_DEADLINE)));
-                self.evict(self.kind == EvictionPolicy::TinyLfu);
+                self.evict(self.kind == EvictionPolicy::TinyLfu, 0);
                 f64::from(self.emit())
             }
             OP_EXPIRE => {

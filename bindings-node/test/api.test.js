@@ -96,7 +96,7 @@ test('clear disposes everything with reason delete, and the cache works afterwar
     assert.deepEqual(after, events)
     for (let i = 0; i < 10; i++) c.set(i, i)
     assert.equal(c.size, 5)
-    assert.deepEqual(c.policyStats(), { len: 5, weightedSize: 5 })
+    assert.deepEqual(c.policyStats(), { len: 5, weightedSize: 5, chosen: 0 })
   }
 })
 

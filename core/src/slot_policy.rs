@@ -75,6 +75,15 @@ impl SlotPolicy {
         out.extend(self.scratch.drain(..).map(|v| v.id));
     }
 
+    /// Like [`evict`](Self::evict), but down to `headroom` below the capacity: the victims of
+    /// the next inserts too, for a host that would rather drop them one per insert than call
+    /// the policy on each. Victims come coldest first.
+    pub fn evict_ahead(&mut self, headroom: u64, out: &mut Vec<u32>) {
+        self.policy
+            .evict_ahead(headroom, &mut self.scratch, &mut |_, _| 0);
+        out.extend(self.scratch.drain(..).map(|v| v.id));
+    }
+
     /// Slots whose deadline is at or before `now` (at most `budget`); they are forgotten by
     /// the policy. Returns false if more are due.
     pub fn expire(&mut self, now: u64, budget: usize, out: &mut Vec<u32>) -> bool {
@@ -149,6 +158,42 @@ mod tests {
         assert_eq!(out, vec![0]);
         assert_eq!(p.pop_coldest(), Some(2));
         assert_eq!(p.coldest_first(), vec![1]);
+    }
+
+    #[test]
+    fn evicting_ahead_makes_room_for_the_next_inserts() {
+        let mut p = SlotPolicy::new(EvictionPolicy::TinyLfu, 1000, false, 0);
+        let mut out = Vec::new();
+        for s in 0..1000u32 {
+            p.insert(s, u64::from(s).wrapping_mul(0x9E37_79B9_7F4A_7C15), 1, None);
+        }
+        p.evict(&mut out);
+        assert!(out.is_empty());
+        p.insert(1000, 7, 1, None);
+        p.evict_ahead(10, &mut out);
+        assert_eq!(out.len(), 11);
+        assert_eq!(p.len(), 990);
+        let mut distinct = out.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 11);
+        // Ten more fit without an eviction; the eleventh needs one again.
+        for s in 1001..1011u32 {
+            p.insert(s, u64::from(s), 1, None);
+        }
+        out.clear();
+        p.evict(&mut out);
+        assert!(out.is_empty());
+        p.insert(1011, 11, 1, None);
+        p.evict(&mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(p.len(), 1000);
+        // Ahead of nothing is a plain eviction.
+        p.insert(1012, 12, 1, None);
+        out.clear();
+        p.evict_ahead(0, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(p.len(), 1000);
     }
 
     #[test]
