@@ -545,18 +545,11 @@ class Cache {
    * cost more than the rest of a set; see `#chosen`).
    */
   #insertFull(i, hash) {
-    const chosen = this.#chosen
-    while (this.#chosenAt < this.#nChosen) {
-      const at = this.#chosenAt++
-      const w = chosen[at]
-      const k = this.#keyList[w]
-      if (this.#gens[w] === this.#chosenGen[at] && k !== undefined) {
-        this.#keyMap.delete(k)
-        this.#releaseSlot(w)
-        this.#evictions++
-        this.#registerLater(i, -1)
-        return
-      }
+    const ready = this.#takeChosen()
+    if (ready >= 0) {
+      this.#dropSimple(ready)
+      this.#registerLater(i, -1)
+      return
     }
     const u = this.#u32
     u[W_AHEAD] = this.#ahead
@@ -569,6 +562,7 @@ class Cache {
     const n = this.#call(OP_INSERT)
     u[W_AHEAD] = 0
     if (n === 0) return
+    const chosen = this.#chosen
     if ((u[W_FLAGS] & 1) !== 0 || n > chosen.length) {
       if (this.#takeVictims(n, i)) this.#evict(i, this.#gens[i])
       return
@@ -589,28 +583,35 @@ class Cache {
     this.#nChosen = m
     this.#chosenAt = 0
     if (rejected) this.#evict(i, this.#gens[i])
-    else if (m !== 0) {
-      const w = chosen[this.#chosenAt++]
-      this.#keyMap.delete(this.#keyList[w])
-      this.#releaseSlot(w)
-      this.#evictions++
-    }
+    else if (m !== 0) this.#dropSimple(this.#takeChosen())
+  }
+
+  /** Evicts slot `w` of a simple cache, which has no callbacks or sizes to attend to. */
+  #dropSimple(w) {
+    this.#keyMap.delete(this.#keyList[w])
+    this.#releaseSlot(w)
+    this.#evictions++
   }
 
   /**
-   * Drops the next victim chosen ahead that still holds the entry it was chosen as (deletes
-   * and re-used slots are skipped); returns whether there was one.
+   * Takes the next victim chosen ahead that still holds the entry it was chosen as (deleted
+   * and re-used slots are skipped); -1 if none is left.
    */
-  #dropChosen() {
+  #takeChosen() {
     while (this.#chosenAt < this.#nChosen) {
       const at = this.#chosenAt++
       const w = this.#chosen[at]
-      if (this.#gens[w] === this.#chosenGen[at] && this.#keyList[w] !== undefined) {
-        this.#evict(w, this.#chosenGen[at])
-        return true
-      }
+      if (this.#gens[w] === this.#chosenGen[at] && this.#keyList[w] !== undefined) return w
     }
-    return false
+    return -1
+  }
+
+  /** Evicts the next victim chosen ahead, if any is left; returns whether there was one. */
+  #dropChosen() {
+    const w = this.#takeChosen()
+    if (w < 0) return false
+    this.#evict(w, this.#gens[w])
+    return true
   }
 
   /** The victims chosen ahead that are still live, next to go first. */
