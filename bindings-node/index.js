@@ -251,8 +251,9 @@ class Cache {
   #misses = 0
   #evictions = 0
   /**
-   * Victims the policy chose ahead of the inserts that need their room (a simple TinyLFU cache
-   * over its count only): still live and readable until then, no longer in the policy. A read
+   * Victims the policy chose ahead of the inserts that need their room (a TinyLFU cache bounded
+   * by its count, while no entry has a TTL): still live and readable until then, no longer in
+   * the policy, dropped with reason `evict` when their turn comes. A read
    * does not save one (the policy judged it the coldest a few inserts earlier); everything
    * else that lists or drops entries takes them first, as the coldest.
    */
@@ -522,11 +523,18 @@ class Cache {
       this.#weighted
         ? this.#maxSize > 0 && (this.#calculatedSize > this.#maxSize || weight === MAX_WEIGHT)
         : this.#size > this.#max
-    if (!over || (!this.#weighted && this.#dropChosen())) {
+    const ready = over && !this.#weighted ? this.#takeChosen() : -1
+    if (!over || ready >= 0) {
+      // The policy learns of the new entry before a callback of the victim's could remove it.
       this.#registerLater(i, deadline)
+      if (ready >= 0) this.#evict(ready, this.#gens[ready])
       return false
     }
+    // Victims are chosen ahead only while no entry has a TTL: an insert must reclaim expired
+    // entries before live ones, which a victim chosen earlier would not respect.
+    const ahead = this.#ttls === undefined && !this.#weighted ? this.#ahead : 0
     const u = this.#u32
+    u[W_AHEAD] = ahead
     u[W_SLOT] = i
     u[W_WEIGHT] = weight
     u[W_HASH] = this.#hashes[i]
@@ -534,7 +542,15 @@ class Cache {
     f[F_DEADLINE] = deadline
     f[F_NOW] = this.#useWheel && this.#policyName === 'tinylfu' ? this.#cachedNow || this.#getNow() : -1
     const n = this.#call(OP_INSERT)
-    return n !== 0 && this.#takeVictims(n, i)
+    u[W_AHEAD] = 0
+    if (n === 0) return false
+    if (ahead === 0 || (u[W_FLAGS] & 1) !== 0 || n > this.#chosen.length) {
+      return this.#takeVictims(n, i)
+    }
+    if (this.#keepChosen(n, i)) return true
+    const w = this.#takeChosen()
+    if (w >= 0) this.#evict(w, this.#gens[w])
+    return false
   }
 
   /**
@@ -562,19 +578,31 @@ class Cache {
     const n = this.#call(OP_INSERT)
     u[W_AHEAD] = 0
     if (n === 0) return
-    const chosen = this.#chosen
-    if ((u[W_FLAGS] & 1) !== 0 || n > chosen.length) {
+    if ((u[W_FLAGS] & 1) !== 0 || n > this.#chosen.length) {
       if (this.#takeVictims(n, i)) this.#evict(i, this.#gens[i])
       return
     }
-    // The victims, coldest first: the first goes now, the rest wait for the next inserts. The
-    // new entry itself may be among them (rejected by admission): it goes now instead.
+    if (this.#keepChosen(n, i)) this.#evict(i, this.#gens[i])
+    else {
+      const w = this.#takeChosen()
+      if (w >= 0) this.#dropSimple(w)
+    }
+  }
+
+  /**
+   * Keeps the `n` victims in the output area (coldest first) as the chosen ones, to be dropped
+   * one per insert, the first of them by the caller now. Returns whether the new entry in slot
+   * `newSlot` is among them (rejected by admission): then it goes now instead, and every other
+   * victim waits.
+   */
+  #keepChosen(n, newSlot) {
     const out = this.#out
+    const chosen = this.#chosen
     let rejected = false
     let m = 0
     for (let j = 0; j < n; j++) {
       const w = out[j]
-      if (w === i) rejected = true
+      if (w === newSlot) rejected = true
       else {
         chosen[m] = w
         this.#chosenGen[m++] = this.#gens[w]
@@ -582,8 +610,7 @@ class Cache {
     }
     this.#nChosen = m
     this.#chosenAt = 0
-    if (rejected) this.#evict(i, this.#gens[i])
-    else if (m !== 0) this.#dropSimple(this.#takeChosen())
+    return rejected
   }
 
   /** Evicts slot `w` of a simple cache, which has no callbacks or sizes to attend to. */
@@ -606,13 +633,6 @@ class Cache {
     return -1
   }
 
-  /** Evicts the next victim chosen ahead, if any is left; returns whether there was one. */
-  #dropChosen() {
-    const w = this.#takeChosen()
-    if (w < 0) return false
-    this.#evict(w, this.#gens[w])
-    return true
-  }
 
   /** The victims chosen ahead that are still live, next to go first. */
   #liveChosen() {
