@@ -17,7 +17,7 @@ const native = require('./native.js')
 
 const L = native.policyLayout()
 const [W_NLOG, W_OP, W_SLOT, W_WEIGHT, W_HASH, W_FLAGS, W_AHEAD] = L.headerU32
-const [F_DEADLINE, F_NOW] = L.headerF64
+const [F_DEADLINE, F_NOW, , F_EXPIRY] = L.headerF64
 const [
   OP_FLUSH,
   OP_INSERT,
@@ -252,8 +252,8 @@ class Cache {
   #evictions = 0
   /**
    * Victims the policy chose ahead of the inserts that need their room (a TinyLFU cache bounded
-   * by its count, while no entry has a TTL): still live and readable until then, no longer in
-   * the policy, dropped with reason `evict` when their turn comes. A read
+   * by its count): still live and readable until then, no longer in the policy, dropped with
+   * reason `evict` when their turn comes (`expire` if stale by then). A read
    * does not save one (the policy judged it the coldest a few inserts earlier); everything
    * else that lists or drops entries takes them first, as the coldest.
    */
@@ -263,6 +263,11 @@ class Cache {
   #chosenAt = 0
   /** How many inserts' victims a native call chooses beyond its own (0: none ahead). */
   #ahead = 0
+  /**
+   * Until when (ms, `perf.now()`) chosen victims may be dropped: from then on an entry may have
+   * expired, and an insert into a full cache must reclaim expired entries before live ones.
+   */
+  #chosenUntil = Infinity
 
   get perf() {
     return this.#perf
@@ -506,6 +511,7 @@ class Cache {
   /** Registers slot `i` with the policy without asking for an eviction decision. */
   #registerLater(i, deadline) {
     this.#opSeq++
+    if (deadline >= 0 && deadline < this.#chosenUntil) this.#chosenUntil = deadline
     if (this.#nlog >= FLUSH_AT - 2) this.#flush()
     const n = this.#nlog
     this.#log[n] = (EV_INSERT | i) >>> 0
@@ -519,20 +525,27 @@ class Cache {
   #policyInsert(i, size) {
     const weight = this.#weightOf(size)
     const deadline = this.#deadlineOf(i)
-    const over =
+    let over =
       this.#weighted
         ? this.#maxSize > 0 && (this.#calculatedSize > this.#maxSize || weight === MAX_WEIGHT)
         : this.#size > this.#max
+    if (over && this.#chosenAt < this.#nChosen && this.#useWheel) {
+      // Expired entries go before chosen (live) victims: reclaim them once one may be due.
+      const now = this.#cachedNow || this.#getNow()
+      if (now >= this.#chosenUntil) {
+        this.#expireDue(now)
+        this.#chosenUntil = this.#f64[F_EXPIRY]
+        over = this.#size > this.#max
+      }
+    }
     const ready = over && !this.#weighted ? this.#takeChosen() : -1
     if (!over || ready >= 0) {
       // The policy learns of the new entry before a callback of the victim's could remove it.
       this.#registerLater(i, deadline)
-      if (ready >= 0) this.#evict(ready, this.#gens[ready])
+      if (ready >= 0) this.#dropChosen(ready)
       return false
     }
-    // Victims are chosen ahead only while no entry has a TTL: an insert must reclaim expired
-    // entries before live ones, which a victim chosen earlier would not respect.
-    const ahead = this.#ttls === undefined && !this.#weighted ? this.#ahead : 0
+    const ahead = this.#weighted ? 0 : this.#ahead
     const u = this.#u32
     u[W_AHEAD] = ahead
     u[W_SLOT] = i
@@ -547,10 +560,24 @@ class Cache {
     if (ahead === 0 || (u[W_FLAGS] & 1) !== 0 || n > this.#chosen.length) {
       return this.#takeVictims(n, i)
     }
+    this.#chosenUntil = this.#f64[F_EXPIRY]
     if (this.#keepChosen(n, i)) return true
     const w = this.#takeChosen()
-    if (w >= 0) this.#evict(w, this.#gens[w])
+    if (w >= 0) this.#dropChosen(w)
     return false
+  }
+
+  /** Drops chosen victim `w` now that its turn came: reason `expire` if it went stale since. */
+  #dropChosen(w) {
+    if (this.#isStale(w)) this.#delete(this.#keyList[w], 'expire', true)
+    else this.#evict(w, this.#gens[w])
+  }
+
+  /** ttlAutopurge and `purgeStale`: chosen victims are no longer in the policy's wheel. */
+  #purgeChosen() {
+    for (const w of this.#liveChosen()) {
+      if (this.#isStale(w)) this.#delete(this.#keyList[w], 'expire', true)
+    }
   }
 
   /**
@@ -719,6 +746,8 @@ class Cache {
   #setItemTTL(index, ttl, start = this.#perf.now()) {
     this.#starts[index] = ttl !== 0 ? start : 0
     this.#ttls[index] = ttl
+    // An entry due before the policy's next expiry also ends the use of chosen victims then.
+    if (ttl !== 0 && start + ttl < this.#chosenUntil) this.#chosenUntil = start + ttl
     if (ttl !== 0 && this.#purgeHeap) this.#schedulePurge(start + ttl)
   }
 
@@ -793,6 +822,7 @@ class Cache {
     const now = this.#perf.now()
     this.#cachedNow = 0
     this.#expireDue(now)
+    this.#purgeChosen()
     const heap = this.#purgeHeap
     while (heap.length && heap.peek() <= now) heap.pop()
     if (heap.length) this.#armPurge(heap.peek())
@@ -1750,6 +1780,7 @@ class Cache {
     this.#size = 0
     this.#nlog = 0
     this.#nChosen = this.#chosenAt = 0
+    this.#chosenUntil = Infinity
     this.#f64[F_NOW] = this.#now0()
     this.#call(OP_CLEAR)
     this.#flushDisposed()

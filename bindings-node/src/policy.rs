@@ -34,6 +34,10 @@ const W_AHEAD: usize = 12; // byte 48: OP_INSERT also evicts this much weight ah
 const F_DEADLINE: usize = 3; // byte 24: deadline in ms (negative or NaN: none)
 const F_NOW: usize = 4; // byte 32: current time in ms (negative: do not expire)
 const F_ARG: usize = 5; // byte 40: numeric argument (capacity)
+/// Byte 56 (after `W_AHEAD`), set by `OP_INSERT` and `OP_EXPIRE`: the earliest time in ms at
+/// which an entry the policy holds may expire (+Infinity: none), so that JavaScript knows how
+/// long victims chosen ahead may be dropped before expired entries must be reclaimed first.
+const F_EXPIRY: usize = 7;
 
 const HEADER_BYTES: usize = 64;
 /// Events per log batch.
@@ -106,7 +110,12 @@ pub fn policy_layout() -> PolicyLayout {
             W_FLAGS as u32,
             W_AHEAD as u32,
         ],
-        header_f64: vec![F_DEADLINE as u32, F_NOW as u32, F_ARG as u32],
+        header_f64: vec![
+            F_DEADLINE as u32,
+            F_NOW as u32,
+            F_ARG as u32,
+            F_EXPIRY as u32,
+        ],
         log_offset: LOG_BYTES as u32,
         logv_offset: LOGV_BYTES as u32,
         log_cap: LOG_CAP as u32,
@@ -180,6 +189,18 @@ impl State {
     fn f64_at(&self, index: usize) -> f64 {
         // SAFETY: as in `u32_at`.
         unsafe { ptr::read(self.ctl.add(index * 8) as *const f64) }
+    }
+    fn set_f64(&mut self, index: usize, v: f64) {
+        // SAFETY: as in `u32_at`.
+        unsafe { ptr::write(self.ctl.add(index * 8) as *mut f64, v) }
+    }
+    /// Publishes the policy's earliest possible expiry in ms (see `F_EXPIRY`).
+    fn publish_next_expiry(&mut self) {
+        let next = self
+            .policy
+            .next_expiry()
+            .map_or(f64::INFINITY, |t| t as f64 / 1e6);
+        self.set_f64(F_EXPIRY, next);
     }
     fn log(&self, i: usize) -> u32 {
         // SAFETY: as in `u32_at`; `i < LOG_CAP`.
@@ -327,6 +348,7 @@ impl State {
                 let ahead = u64::from(self.u32_at(W_AHEAD));
                 self.evict(self.kind == EvictionPolicy::TinyLfu, ahead);
                 self.policy.climb();
+                self.publish_next_expiry();
                 f64::from(self.emit())
             }
             OP_UPDATE => {
@@ -347,6 +369,7 @@ impl State {
                     if !done {
                         self.set_u32(W_FLAGS, self.u32_at(W_FLAGS) | 2);
                     }
+                    self.publish_next_expiry();
                     return f64::from(n);
                 }
                 0.0

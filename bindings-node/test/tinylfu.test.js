@@ -314,3 +314,54 @@ test('victims chosen ahead go through dispose once each, also when dispose write
   for (const k of live) assert.ok(!gone.has(k), `${k} is live and disposed`)
   assert.equal(c.stats().evictions, disposed)
 })
+
+/** Sets fresh keys until a native call has just chosen victims ahead (at least `n` waiting). */
+function untilChosen(c, n, prefix) {
+  for (let i = 0; c.policyStats().chosen < n; i++) {
+    assert.ok(i < 20, 'a native call chooses victims ahead')
+    c.set(`${prefix}${i}`, i)
+  }
+}
+
+test('with victims chosen ahead, expired entries still go before live ones', () => {
+  const clock = new ManualClock(1000)
+  const events = []
+  const c = new Cache({
+    max: 1000,
+    ttl: 1000,
+    perf: clock,
+    ttlResolution: 0,
+    dispose: (v, k, r) => events.push([k, r]),
+  })
+  for (let i = 0; i < 1200; i++) c.set(`k${i}`, i)
+  untilChosen(c, 6, 'fill')
+  for (let i = 0; i < 5; i++) c.set(`short${i}`, i, { ttl: 10 })
+  assert.ok(c.policyStats().chosen > 0)
+  const evicted = events.length
+  clock.advance(20)
+  c.set('new', 1)
+  assert.deepEqual(
+    events.slice(evicted).map(([k, r]) => [k, r]).sort(),
+    [0, 1, 2, 3, 4].map((i) => [`short${i}`, 'expire']),
+  )
+  assert.equal(c.size, 996)
+  assert.equal(c.get('new'), 1)
+  assert.equal(c.policyStats().len + c.policyStats().chosen, c.size)
+  // Chosen victims that went stale are purged with the rest.
+  clock.advance(2000)
+  assert.ok(c.policyStats().chosen > 0)
+  assert.equal(c.purgeStale(), true)
+  assert.equal(c.size, 0)
+  assert.deepEqual(c.policyStats(), { len: 0, weightedSize: 0, chosen: 0 })
+})
+
+test('ttlAutopurge also removes chosen victims that expired', async () => {
+  const clock = new ManualClock(1000)
+  const c = new Cache({ max: 1000, ttl: 50, ttlAutopurge: true, perf: clock })
+  for (let i = 0; i < 1100; i++) c.set(`k${i}`, i)
+  untilChosen(c, 3, 'fill')
+  clock.advance(60)
+  for (let i = 0; i < 100 && c.size > 0; i++) await new Promise((r) => setTimeout(r, 10))
+  assert.equal(c.size, 0)
+  assert.equal(c.policyStats().chosen, 0)
+})
