@@ -251,16 +251,18 @@ class Cache {
   #misses = 0
   #evictions = 0
   /**
-   * Victims the policy chose ahead of the inserts that need their room (a TinyLFU cache bounded
-   * by its count): still live and readable until then, no longer in the policy, dropped with
-   * reason `evict` when their turn comes (`expire` if stale by then). A read
-   * does not save one (the policy judged it the coldest a few inserts earlier); everything
-   * else that lists or drops entries takes them first, as the coldest.
+   * Victims the policy chose ahead of the inserts that need their room (a cache bounded by its
+   * count): still live and readable until then, no longer in the policy, dropped with reason
+   * `evict` when their turn comes (under TinyLFU `expire` if stale by then). A use (what would
+   * move an entry to lru-cache's tail) takes one back (`#rescue`); everything that lists or
+   * drops entries takes them first, as the coldest.
    */
   #chosen = new Uint32Array(MAX_AHEAD + 1)
   #chosenGen = new Float64Array(MAX_AHEAD + 1)
   #nChosen = 0
   #chosenAt = 0
+  /** Per slot, 1 + its place in `#chosen` while it is a chosen victim; 0 otherwise. */
+  #chosenPos
   /** How many inserts' victims a native call chooses beyond its own (0: none ahead). */
   #ahead = 0
   /**
@@ -376,6 +378,7 @@ class Cache {
     this.#valList = new Array(this.#cap).fill(undefined)
     this.#hashes = new Uint32Array(this.#cap)
     this.#gens = new Uint32Array(this.#cap)
+    this.#chosenPos = new Uint8Array(this.#cap)
 
     if (typeof dispose === 'function') this.#dispose = dispose
     if (typeof onInsert === 'function') this.#onInsert = onInsert
@@ -453,9 +456,9 @@ class Cache {
       this.#ttls === undefined
     this.#op = native.createPolicy(ctl, policy === 'lru', capacity, this.#weighted, this.#now0())
     // Up to 1/128 of the capacity ahead (caches under 128 entries choose each victim when it
-    // is needed), never under `'lru'`, whose order must stay lru-cache's exactly.
-    this.#ahead =
-      policy === 'lru' || this.#weighted ? 0 : Math.min(MAX_AHEAD, Math.floor(capacity / 128))
+    // is needed). Under `'lru'` too: the chosen ones are the least recently used, dropped in
+    // that order, and a use takes one back (`#rescue`), so the order stays lru-cache's.
+    this.#ahead = this.#weighted ? 0 : Math.min(MAX_AHEAD, Math.floor(capacity / 128))
   }
 
   // ---- the native policy -----------------------------------------------------------------
@@ -485,6 +488,17 @@ class Cache {
     const n = this.#nlog
     this.#log[n] = i
     if ((this.#nlog = n + 1) >= FLUSH_AT) this.#flush()
+    if (this.#chosenPos[i] !== 0) this.#rescue(i)
+  }
+
+  /**
+   * A use of chosen victim `i` (lru-cache would move it to the tail): it is no longer chosen
+   * and goes back to the policy as a new entry, the most recent one.
+   */
+  #rescue(i) {
+    this.#chosenGen[this.#chosenPos[i] - 1] = -1
+    this.#chosenPos[i] = 0
+    this.#registerLater(i, this.#deadlineOf(i))
   }
 
   #logEvent(word, value) {
@@ -529,7 +543,7 @@ class Cache {
       this.#weighted
         ? this.#maxSize > 0 && (this.#calculatedSize > this.#maxSize || weight === MAX_WEIGHT)
         : this.#size > this.#max
-    if (over && this.#chosenAt < this.#nChosen && this.#useWheel) {
+    if (over && this.#chosenAt < this.#nChosen && this.#useWheel && this.#policyName === 'tinylfu') {
       // Expired entries go before chosen (live) victims: reclaim them once one may be due.
       const now = this.#cachedNow || this.#getNow()
       if (now >= this.#chosenUntil) {
@@ -567,10 +581,17 @@ class Cache {
     return false
   }
 
-  /** Drops chosen victim `w` now that its turn came: reason `expire` if it went stale since. */
+  /**
+   * Drops chosen victim `w` now that its turn came: under TinyLFU with reason `expire` if it
+   * went stale since (expired entries go first there), under `'lru'` with `evict` as lru-cache
+   * evicts its least recently used entry whatever its age.
+   */
   #dropChosen(w) {
-    if (this.#isStale(w)) this.#delete(this.#keyList[w], 'expire', true)
-    else this.#evict(w, this.#gens[w])
+    if (this.#policyName === 'tinylfu' && this.#isStale(w)) {
+      this.#delete(this.#keyList[w], 'expire', true)
+    } else {
+      this.#evict(w, this.#gens[w])
+    }
   }
 
   /** ttlAutopurge and `purgeStale`: chosen victims are no longer in the policy's wheel. */
@@ -633,6 +654,7 @@ class Cache {
       else {
         chosen[m] = w
         this.#chosenGen[m++] = this.#gens[w]
+        this.#chosenPos[w] = m
       }
     }
     this.#nChosen = m
@@ -655,7 +677,10 @@ class Cache {
     while (this.#chosenAt < this.#nChosen) {
       const at = this.#chosenAt++
       const w = this.#chosen[at]
-      if (this.#gens[w] === this.#chosenGen[at] && this.#keyList[w] !== undefined) return w
+      if (this.#gens[w] === this.#chosenGen[at] && this.#keyList[w] !== undefined) {
+        this.#chosenPos[w] = 0
+        return w
+      }
     }
     return -1
   }
@@ -880,6 +905,7 @@ class Cache {
     }
     this.#hashes = grow(this.#hashes)
     this.#gens = grow(this.#gens)
+    this.#chosenPos = grow(this.#chosenPos)
     this.#sizes = grow(this.#sizes)
     this.#ttls = grow(this.#ttls)
     this.#starts = grow(this.#starts)
@@ -936,6 +962,7 @@ class Cache {
   #releaseSlot(i) {
     this.#keyList[i] = undefined
     this.#valList[i] = undefined
+    this.#chosenPos[i] = 0
     if (this.#ttls !== undefined) {
       this.#ttls[i] = 0
       this.#starts[i] = 0
@@ -1191,6 +1218,7 @@ class Cache {
           const n = this.#nlog
           this.#log[n] = index
           if ((this.#nlog = n + 1) >= FLUSH_AT) this.#flush()
+          if (this.#chosenPos[index] !== 0) this.#rescue(index)
           return this
         }
         const i = this.#allocSlot()
@@ -1327,6 +1355,7 @@ class Cache {
       if (n !== 0) this.#takeVictims(n)
     } else if (deadlineChanged) {
       this.#logEvent((EV_ACCESS_DEADLINE | i) >>> 0, this.#deadlineOf(i))
+      if (this.#chosenPos[i] !== 0) this.#rescue(i)
     } else {
       this.#touch(i)
     }
@@ -1658,6 +1687,7 @@ class Cache {
       const n = this.#nlog
       this.#log[n] = i
       if ((this.#nlog = n + 1) >= FLUSH_AT) this.#flush()
+      if (this.#chosenPos[i] !== 0) this.#rescue(i)
       return this.#valList[i]
     }
     const status = getOptions?.status
@@ -1781,6 +1811,7 @@ class Cache {
     this.#nlog = 0
     this.#nChosen = this.#chosenAt = 0
     this.#chosenUntil = Infinity
+    this.#chosenPos.fill(0)
     this.#f64[F_NOW] = this.#now0()
     this.#call(OP_CLEAR)
     this.#flushDisposed()

@@ -238,18 +238,23 @@ test('victims chosen ahead: counted, listed and popped first, readable until the
   const coldest = [...c.rkeys()].slice(0, chosen)
   assert.equal(c.dump()[0][0], coldest[0])
   for (const k of coldest) assert.equal(c.peek(k), k)
-  assert.equal(c.get(coldest[0]), coldest[0], 'still readable')
-  assert.equal(c.pop(), coldest[0])
+  assert.equal(c.policyStats().chosen, chosen, 'peek takes none back')
+  // A read takes one back: the most recent entry now, no longer chosen.
+  assert.equal(c.get(coldest[0]), coldest[0])
   assert.equal(c.policyStats().chosen, chosen - 1)
+  assert.ok(!c.dump().slice(0, chosen).some(([k]) => k === coldest[0]), 'no longer among the coldest')
+  assert.equal(c.pop(), coldest[1])
+  assert.equal(c.policyStats().chosen, chosen - 2)
   // A deleted one is skipped. The pop and the delete left room for two inserts; the third
   // drops the next chosen victim, and only that one.
-  assert.ok(c.delete(coldest[1]))
+  assert.ok(c.delete(coldest[2]))
   deleted++
   assert.equal(c.size, max - 2)
   for (let i = 0; i < 3; i++) c.set(`new${i}`, i)
   assert.equal(c.size, max)
-  assert.ok(!c.has(coldest[2]))
-  assert.ok(c.has(coldest[3]))
+  assert.ok(!c.has(coldest[3]))
+  assert.ok(c.has(coldest[4]))
+  assert.ok(c.has(coldest[0]))
   assert.equal(c.policyStats().len + c.policyStats().chosen, c.size)
   // An insert that is no longer simple (a per-call TTL) still takes a chosen victim first.
   for (let i = 0; i < 50; i++) {
@@ -347,6 +352,13 @@ test('with victims chosen ahead, expired entries still go before live ones', () 
   assert.equal(c.size, 996)
   assert.equal(c.get('new'), 1)
   assert.equal(c.policyStats().len + c.policyStats().chosen, c.size)
+  // Writing a chosen victim (a new deadline) takes it back, like a read.
+  untilChosen(c, 2, 'more')
+  const { chosen } = c.policyStats()
+  const victim = [...c.rkeys()][0]
+  c.set(victim, 'again')
+  assert.equal(c.policyStats().chosen, chosen - 1)
+  assert.ok(!c.dump().slice(0, chosen).some(([k]) => k === victim), 'no longer among the coldest')
   // Chosen victims that went stale are purged with the rest.
   clock.advance(2000)
   assert.ok(c.policyStats().chosen > 0)
