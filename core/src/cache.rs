@@ -503,16 +503,14 @@ where
     #[inline]
     fn count_hit(&self) {
         if self.inner.record_stats {
-            let c = &self.inner.reads.stripe().counters.0;
-            c.hits.fetch_add(1, Ordering::Relaxed);
+            self.inner.reads.counting().hit();
         }
     }
 
     #[inline]
     fn record_miss(&self) {
         if self.inner.record_stats {
-            let c = &self.inner.reads.stripe().counters.0;
-            c.misses.fetch_add(1, Ordering::Relaxed);
+            self.inner.reads.counting().miss();
         }
     }
 
@@ -526,7 +524,7 @@ where
             offer = stripe.offer(event);
         }
         if offer != Offer::Added && self.inner.record_stats {
-            stripe.counters.0.hits.fetch_add(1, Ordering::Relaxed);
+            self.inner.reads.counting().hit();
         }
     }
 
@@ -944,17 +942,20 @@ where
         let g = &self.inner.counters;
         if self.inner.record_stats {
             for stripe in self.inner.reads.stripes() {
-                s.hits += stripe.counters.0.hits.load(Ordering::Relaxed) + stripe.queued();
-                s.misses += stripe.counters.0.misses.load(Ordering::Relaxed);
+                s.hits += stripe.queued();
+            }
+            for c in self.inner.reads.all_counters() {
+                s.hits += c.hits.load(Ordering::Relaxed);
+                s.misses += c.misses.load(Ordering::Relaxed);
             }
             s.hits += g.drained_hits.load(Ordering::Relaxed);
         }
         s.load_successes = g.load_successes.load(Ordering::Relaxed);
         s.load_failures = g.load_failures.load(Ordering::Relaxed);
         s.total_load_time_nanos = g.total_load_time_nanos.load(Ordering::Relaxed);
-        for stripe in self.inner.reads.stripes() {
-            s.eviction_count += stripe.counters.0.evictions.load(Ordering::Relaxed);
-            s.eviction_weight += stripe.counters.0.evicted_weight.load(Ordering::Relaxed);
+        for c in self.inner.reads.all_counters() {
+            s.eviction_count += c.evictions.load(Ordering::Relaxed);
+            s.eviction_weight += c.evicted_weight.load(Ordering::Relaxed);
         }
         s
     }
@@ -1259,12 +1260,7 @@ where
     }
 
     fn record_evictions(&self, count: u64, weight: u64) {
-        self.inner
-            .reads
-            .stripe()
-            .counters
-            .0
-            .record_evictions(count, weight);
+        self.inner.reads.counting().evictions(count, weight);
     }
 
     fn notify_one(&self, key: K, value: V, cause: RemovalCause) {

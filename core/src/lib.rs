@@ -19,6 +19,7 @@ mod shard;
 mod side_table;
 mod slot_policy;
 mod stats;
+mod thread_slot;
 mod timer_wheel;
 
 pub use builder::{BuildError, CacheBuilder, Weigher, MAX_DURATION};

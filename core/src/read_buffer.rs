@@ -9,7 +9,8 @@
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use crate::stats::StripeCounters;
+use crate::stats::{Counting, StripeCounters};
+use crate::thread_slot;
 
 /// 512 events (4 KiB) per stripe: with 128, a reader filled its ring while another thread was
 /// maintaining and dropped enough hits to cost 1.1 points of Zipf hit ratio at 2 threads; with 512
@@ -110,6 +111,8 @@ impl Stripe {
 pub(crate) struct ReadBuffer {
     stripes: Box<[Stripe]>,
     mask: usize,
+    /// The counters of threads that own no stripe (see `thread_slot.rs`).
+    shared: Padded<StripeCounters>,
 }
 
 thread_local! {
@@ -138,17 +141,46 @@ fn thread_probe() -> usize {
 impl ReadBuffer {
     pub(crate) fn new() -> Self {
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let count = (cpus * 4).next_power_of_two().clamp(4, 64);
+        // At most one stripe per thread number: a stripe past them would have no owner.
+        let count = (cpus * 4).next_power_of_two().clamp(4, thread_slot::SLOTS);
         Self {
             stripes: (0..count).map(|_| Stripe::new()).collect(),
             mask: count - 1,
+            shared: Padded(StripeCounters::default()),
         }
     }
 
-    /// The calling thread's stripe.
+    /// The calling thread's stripe: its own while its thread number is below the stripe count.
     #[inline]
     pub(crate) fn stripe(&self) -> &Stripe {
-        &self.stripes[(thread_probe() >> 7) & self.mask]
+        let i = match thread_slot::current() {
+            Some(slot) => slot,
+            None => thread_probe() >> 7,
+        };
+        &self.stripes[i & self.mask]
+    }
+
+    /// The calling thread's statistics counters.
+    #[inline]
+    pub(crate) fn counting(&self) -> Counting<'_> {
+        match thread_slot::current() {
+            Some(slot) if slot < self.stripes.len() => Counting {
+                counters: &self.stripes[slot].counters.0,
+                owned: true,
+            },
+            _ => Counting {
+                counters: &self.shared.0,
+                owned: false,
+            },
+        }
+    }
+
+    /// Every set of counters: the stripes' and the shared one.
+    pub(crate) fn all_counters(&self) -> impl Iterator<Item = &StripeCounters> {
+        self.stripes
+            .iter()
+            .map(|s| &s.counters.0)
+            .chain(std::iter::once(&self.shared.0))
     }
 
     /// Drains every stripe; returns how many events were drained.

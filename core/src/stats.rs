@@ -1,5 +1,5 @@
-//! Always-on statistics kept in per-thread-stripe counters, so counting a hit costs a relaxed
-//! add on a cache line the thread mostly owns instead of a contended global atomic.
+//! Always-on statistics kept in per-thread-stripe counters, so counting a hit costs a load and
+//! a store on a cache line the thread alone writes instead of a contended global atomic.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
@@ -61,11 +61,40 @@ pub(crate) struct StripeCounters {
     pub(crate) evicted_weight: AtomicU64,
 }
 
-impl StripeCounters {
-    pub(crate) fn record_evictions(&self, count: u64, weight: u64) {
-        self.evictions.fetch_add(count, Relaxed);
+/// The calling thread's counters: a stripe it alone writes (`owned`, counted with a plain load
+/// and store), or the counters threads without a stripe of their own share (atomic adds). See
+/// `thread_slot.rs`.
+#[derive(Clone, Copy)]
+pub(crate) struct Counting<'a> {
+    pub(crate) counters: &'a StripeCounters,
+    pub(crate) owned: bool,
+}
+
+impl Counting<'_> {
+    #[inline]
+    fn add(&self, counter: &AtomicU64, n: u64) {
+        if self.owned {
+            // Only this thread writes it; readers (`stats()`) load it whole.
+            counter.store(counter.load(Relaxed).wrapping_add(n), Relaxed);
+        } else {
+            counter.fetch_add(n, Relaxed);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn hit(&self) {
+        self.add(&self.counters.hits, 1);
+    }
+
+    #[inline]
+    pub(crate) fn miss(&self) {
+        self.add(&self.counters.misses, 1);
+    }
+
+    pub(crate) fn evictions(&self, count: u64, weight: u64) {
+        self.add(&self.counters.evictions, count);
         if weight > 0 {
-            self.evicted_weight.fetch_add(weight, Relaxed);
+            self.add(&self.counters.evicted_weight, weight);
         }
     }
 }

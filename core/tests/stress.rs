@@ -206,20 +206,22 @@ fn readers_never_see_a_torn_or_foreign_value() {
     assert!(cache.entry_count() <= 1000);
 }
 
-#[test]
-fn statistics_count_every_lookup_exactly_under_threads() {
+/// Every lookup of `threads` threads is counted once: by threads that own their statistics
+/// stripe (plain stores), and by those that share (atomic adds) once there are more threads
+/// than stripes or thread numbers.
+fn statistics_count_every_lookup_exactly(threads: u64, lookups: u64) {
     let cache: Cache<u64, u64> = Cache::new(10_000);
     for k in 0..1000 {
         cache.insert(k, k);
     }
-    let barrier = Arc::new(Barrier::new(THREADS as usize));
-    let threads: Vec<_> = (0..THREADS)
+    let barrier = Arc::new(Barrier::new(threads as usize));
+    let handles: Vec<_> = (0..threads)
         .map(|t| {
             let (cache, barrier) = (cache.clone(), Arc::clone(&barrier));
             std::thread::spawn(move || {
                 barrier.wait();
                 let (mut hits, mut misses) = (0u64, 0u64);
-                for i in 0..50_000u64 {
+                for i in 0..lookups {
                     match cache.get(&((i * 7 + t) % 1500)) {
                         Some(_) => hits += 1,
                         None => misses += 1,
@@ -229,7 +231,7 @@ fn statistics_count_every_lookup_exactly_under_threads() {
             })
         })
         .collect();
-    let (hits, misses) = threads
+    let (hits, misses) = handles
         .into_iter()
         .map(|h| h.join().unwrap())
         .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
@@ -241,4 +243,15 @@ fn statistics_count_every_lookup_exactly_under_threads() {
         hits,
         "draining does not change the count"
     );
+}
+
+#[test]
+fn statistics_count_every_lookup_exactly_under_threads() {
+    statistics_count_every_lookup_exactly(THREADS, 50_000);
+}
+
+#[test]
+fn statistics_count_every_lookup_exactly_with_more_threads_than_stripes() {
+    // More than the 64 thread numbers, all alive at once: some threads share counters.
+    statistics_count_every_lookup_exactly(80, 25_000);
 }
