@@ -594,7 +594,10 @@ class Cache {
     }
   }
 
-  /** ttlAutopurge and `purgeStale`: chosen victims are no longer in the policy's wheel. */
+  /**
+   * For ttlAutopurge, whose timer finds expired entries through the policy's wheel, which
+   * chosen victims have left (`purgeStale` lists them with every entry).
+   */
   #purgeChosen() {
     for (const w of this.#liveChosen()) {
       if (this.#isStale(w)) this.#delete(this.#keyList[w], 'expire', true)
@@ -675,9 +678,8 @@ class Cache {
    */
   #takeChosen() {
     while (this.#chosenAt < this.#nChosen) {
-      const at = this.#chosenAt++
-      const w = this.#chosen[at]
-      if (this.#gens[w] === this.#chosenGen[at] && this.#keyList[w] !== undefined) {
+      const w = this.#chosenSlot(this.#chosenAt++)
+      if (w >= 0) {
         this.#chosenPos[w] = 0
         return w
       }
@@ -685,13 +687,18 @@ class Cache {
     return -1
   }
 
+  /** The slot chosen at place `at` if it still holds the entry it was chosen as, else -1. */
+  #chosenSlot(at) {
+    const w = this.#chosen[at]
+    return this.#gens[w] === this.#chosenGen[at] && this.#keyList[w] !== undefined ? w : -1
+  }
 
   /** The victims chosen ahead that are still live, next to go first. */
   #liveChosen() {
     const live = []
     for (let at = this.#chosenAt; at < this.#nChosen; at++) {
-      const w = this.#chosen[at]
-      if (this.#gens[w] === this.#chosenGen[at] && this.#keyList[w] !== undefined) live.push(w)
+      const w = this.#chosenSlot(at)
+      if (w >= 0) live.push(w)
     }
     return live
   }
