@@ -29,6 +29,8 @@ const [
   OP_CLEAR,
   OP_LEN,
   OP_WEIGHTED_SIZE,
+  ,
+  OP_SET_HITS,
 ] = L.ops
 const LOG_CAP = L.logCap
 /** Most victims chosen ahead per native call (see `#chosen`). */
@@ -263,6 +265,12 @@ class Cache {
   #chosenAt = 0
   /** Per slot, 1 + its place in `#chosen` while it is a chosen victim; 0 otherwise. */
   #chosenPos
+  /**
+   * TinyLFU only: per slot, the hits since the policy last visited the slot (at most 15), in a
+   * buffer the policy reads and resets itself. TinyLFU only counts a hit (it moves nothing), so
+   * a hit costs a byte here instead of a log entry replayed by the next native call.
+   */
+  #hitCounts
   /** How many inserts' victims a native call chooses beyond its own (0: none ahead). */
   #ahead = 0
   /**
@@ -455,6 +463,7 @@ class Cache {
       this.#sizes === undefined &&
       this.#ttls === undefined
     this.#op = native.createPolicy(ctl, policy === 'lru', capacity, this.#weighted, this.#now0())
+    if (policy !== 'lru') this.#attachHits(new Uint8Array(new ArrayBuffer(this.#cap)))
     // Up to 1/128 of the capacity ahead (caches under 128 entries choose each victim when it
     // is needed). Under `'lru'` too: the chosen ones are the least recently used, dropped in
     // that order, and a use takes one back (`#rescue`), so the order stays lru-cache's.
@@ -482,13 +491,33 @@ class Cache {
     this.#call(OP_FLUSH)
   }
 
-  /** Logs a use of slot `i` (lru-cache's "move to tail"). */
+  /** Records a use of slot `i` (lru-cache's "move to tail"). */
   #touch(i) {
     this.#opSeq++
-    const n = this.#nlog
-    this.#log[n] = i
-    if ((this.#nlog = n + 1) >= FLUSH_AT) this.#flush()
+    this.#use(i)
+  }
+
+  /** `#touch` for a `get` hit, which `#hits` already counts for `pop`'s snapshot. */
+  #use(i) {
+    const h = this.#hitCounts
+    if (h !== undefined) {
+      if (h[i] < 15) h[i]++
+    } else {
+      const n = this.#nlog
+      this.#log[n] = i
+      if ((this.#nlog = n + 1) >= FLUSH_AT) this.#flush()
+    }
     if (this.#chosenPos[i] !== 0) this.#rescue(i)
+  }
+
+  /** Hands the policy a new hit-count buffer (see `#hitCounts`), after the log it applies to. */
+  #attachHits(counts) {
+    this.#hitCounts = counts
+    const u = this.#u32
+    u[W_NLOG] = this.#nlog
+    this.#nlog = 0
+    u[W_OP] = OP_SET_HITS
+    this.#op(counts.buffer)
   }
 
   /**
@@ -913,6 +942,11 @@ class Cache {
     this.#hashes = grow(this.#hashes)
     this.#gens = grow(this.#gens)
     this.#chosenPos = grow(this.#chosenPos)
+    if (this.#hitCounts !== undefined) {
+      const counts = new Uint8Array(new ArrayBuffer(cap))
+      counts.set(this.#hitCounts)
+      this.#attachHits(counts)
+    }
     this.#sizes = grow(this.#sizes)
     this.#ttls = grow(this.#ttls)
     this.#starts = grow(this.#starts)
@@ -970,6 +1004,7 @@ class Cache {
     this.#keyList[i] = undefined
     this.#valList[i] = undefined
     this.#chosenPos[i] = 0
+    if (this.#hitCounts !== undefined) this.#hitCounts[i] = 0
     if (this.#ttls !== undefined) {
       this.#ttls[i] = 0
       this.#starts[i] = 0
@@ -1221,11 +1256,7 @@ class Cache {
           k === this.#missKey && this.#missAt === this.#adds ? undefined : this.#keyMap.get(k)
         if (index !== undefined) {
           this.#valList[index] = v
-          this.#opSeq++
-          const n = this.#nlog
-          this.#log[n] = index
-          if ((this.#nlog = n + 1) >= FLUSH_AT) this.#flush()
-          if (this.#chosenPos[index] !== 0) this.#rescue(index)
+          this.#touch(index)
           return this
         }
         const i = this.#allocSlot()
@@ -1691,10 +1722,7 @@ class Cache {
         return undefined
       }
       this.#hits++
-      const n = this.#nlog
-      this.#log[n] = i
-      if ((this.#nlog = n + 1) >= FLUSH_AT) this.#flush()
-      if (this.#chosenPos[i] !== 0) this.#rescue(i)
+      this.#use(i)
       return this.#valList[i]
     }
     const status = getOptions?.status
@@ -1819,6 +1847,7 @@ class Cache {
     this.#nChosen = this.#chosenAt = 0
     this.#chosenUntil = Infinity
     this.#chosenPos.fill(0)
+    this.#hitCounts?.fill(0)
     this.#f64[F_NOW] = this.#now0()
     this.#call(OP_CLEAR)
     this.#flushDisposed()

@@ -74,6 +74,10 @@ const OP_CLEAR: u32 = 7;
 const OP_LEN: u32 = 8;
 const OP_WEIGHTED_SIZE: u32 = 9;
 const OP_SET_MAX: u32 = 10;
+/// Takes the function's argument, an ArrayBuffer of one byte per slot in which JavaScript counts
+/// the hits of a TinyLFU cache (saturating at 15) instead of logging each one: the policy reads
+/// and resets a slot's count when it visits the slot, which is all TinyLFU does with a hit.
+const OP_SET_HITS: u32 = 11;
 
 /// Expired entries reclaimed by one insert into a full cache (expire-first eviction).
 const EXPIRE_ON_INSERT_BUDGET: usize = 64;
@@ -135,6 +139,7 @@ pub fn policy_layout() -> PolicyLayout {
             OP_LEN,
             OP_WEIGHTED_SIZE,
             OP_SET_MAX,
+            OP_SET_HITS,
         ],
     }
 }
@@ -162,6 +167,9 @@ struct State {
     weighted: bool,
     ctl: *mut u8,
     ctl_ref: sys::napi_ref,
+    /// JavaScript's hit counts (see `OP_SET_HITS`), and the reference that keeps them alive.
+    hits: HitCounts,
+    hits_ref: sys::napi_ref,
     victims: Vec<u32>,
     scratch: Vec<u32>,
     /// Victims beyond `OUT_CAP` not yet handed out.
@@ -174,6 +182,33 @@ struct State {
     batch: u32,
     /// Start of each event of the batch being replayed, and whether to apply it.
     events: Vec<(u16, bool)>,
+}
+
+/// The hit counts JavaScript keeps for a TinyLFU cache: one byte per slot, or none (`len` 0).
+#[derive(Clone, Copy)]
+struct HitCounts {
+    base: *mut u8,
+    len: usize,
+}
+
+impl HitCounts {
+    /// Reads and resets the hits counted for `slot` since the policy last asked.
+    fn take(self, slot: u32) -> u8 {
+        let i = slot as usize;
+        if i >= self.len {
+            return 0;
+        }
+        // SAFETY: `base` points at a live ArrayBuffer of `len` bytes (kept alive by
+        // `State::hits_ref`), only touched on the JS thread, during a call.
+        unsafe {
+            let p = self.base.add(i);
+            let v = *p;
+            if v != 0 {
+                *p = 0;
+            }
+            v
+        }
+    }
 }
 
 impl State {
@@ -223,7 +258,8 @@ impl State {
         } else {
             self.drain_all(n);
         }
-        self.policy.climb();
+        let hits = self.hits;
+        self.policy.climb_with(|slot| hits.take(slot));
     }
 
     fn drain_all(&mut self, n: usize) {
@@ -305,10 +341,13 @@ impl State {
                     .extend(self.scratch.drain(..).map(|s| s | EXPIRED_BIT));
             }
         }
+        let hits = self.hits;
         if ahead > 0 {
-            self.policy.evict_ahead(ahead, &mut self.victims);
+            self.policy
+                .evict_ahead_with(ahead, &mut self.victims, |slot| hits.take(slot));
         } else {
-            self.policy.evict(&mut self.victims);
+            self.policy
+                .evict_with(&mut self.victims, |slot| hits.take(slot));
         }
     }
 
@@ -332,6 +371,43 @@ impl State {
         n as u32
     }
 
+    /// Keeps `value`, an ArrayBuffer, as the hit counts (see `OP_SET_HITS`), in place of any
+    /// before it.
+    ///
+    /// # Safety
+    /// `env` must be the env of the current call.
+    unsafe fn set_hits(
+        &mut self,
+        env: sys::napi_env,
+        value: sys::napi_value,
+    ) -> std::result::Result<(), &'static str> {
+        const BAD: &str = "cortado: the hit counts must be an ArrayBuffer";
+        if value.is_null() {
+            return Err(BAD);
+        }
+        let mut base: *mut c_void = ptr::null_mut();
+        let mut len: usize = 0;
+        let mut new_ref = ptr::null_mut();
+        // SAFETY: valid env and value; the first call checks that it is an ArrayBuffer.
+        unsafe {
+            if sys::napi_get_arraybuffer_info(env, value, &mut base, &mut len)
+                != sys::Status::napi_ok
+                || sys::napi_create_reference(env, value, 1, &mut new_ref) != sys::Status::napi_ok
+            {
+                return Err(BAD);
+            }
+            if !self.hits_ref.is_null() {
+                sys::napi_delete_reference(env, self.hits_ref);
+            }
+        }
+        self.hits_ref = new_ref;
+        self.hits = HitCounts {
+            base: base as *mut u8,
+            len: if base.is_null() { 0 } else { len },
+        };
+        Ok(())
+    }
+
     /// Runs the operation in the header. Returns a number, or for `OP_ORDER` the slots in a
     /// new array (through `order`).
     fn run(&mut self, order: &mut Option<Vec<u32>>) -> f64 {
@@ -347,7 +423,8 @@ impl State {
                     .insert(slot, hash, weight, ticks(self.f64_at(F_DEADLINE)));
                 let ahead = u64::from(self.u32_at(W_AHEAD));
                 self.evict(self.kind == EvictionPolicy::TinyLfu, ahead);
-                self.policy.climb();
+                let hits = self.hits;
+                self.policy.climb_with(|slot| hits.take(slot));
                 self.publish_next_expiry();
                 f64::from(self.emit())
             }
@@ -407,6 +484,7 @@ impl State {
                 self.policy.evict(&mut self.victims);
                 f64::from(self.emit())
             }
+            OP_SET_HITS => 0.0,
             _ => -1.0,
         }
     }
@@ -425,14 +503,15 @@ unsafe extern "C" fn policy_op(
     info: sys::napi_callback_info,
 ) -> sys::napi_value {
     let mut data: *mut c_void = ptr::null_mut();
-    let mut argc: usize = 0;
-    // SAFETY: called by Node-API with a valid env and callback info.
+    let mut argc: usize = 1;
+    let mut argv: [sys::napi_value; 1] = [ptr::null_mut()];
+    // SAFETY: called by Node-API with a valid env and callback info; `argv` has room for `argc`.
     let status = unsafe {
         sys::napi_get_cb_info(
             env,
             info,
             &mut argc,
-            ptr::null_mut(),
+            argv.as_mut_ptr(),
             ptr::null_mut(),
             &mut data,
         )
@@ -445,6 +524,15 @@ unsafe extern "C" fn policy_op(
     // finalizer (after which the function cannot be called), and the callback is not
     // re-entrant (it never calls into JavaScript).
     let state = unsafe { &mut *(data as *mut State) };
+    if state.u32_at(W_OP) == OP_SET_HITS {
+        // SAFETY: valid env; `argv[0]` is the argument (or undefined, which the call rejects).
+        if let Err(msg) =
+            unsafe { state.set_hits(env, if argc >= 1 { argv[0] } else { ptr::null_mut() }) }
+        {
+            // SAFETY: valid env.
+            return unsafe { throw(env, msg) };
+        }
+    }
     let mut order = None;
     let result = catch_unwind(AssertUnwindSafe(|| state.run(&mut order)));
     let mut out = ptr::null_mut();
@@ -492,9 +580,11 @@ unsafe extern "C" fn policy_op(
 unsafe extern "C" fn finalize_policy(env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
     // SAFETY: `data` is the boxed `State`, finalized exactly once.
     let state = unsafe { Box::from_raw(data as *mut State) };
-    if !state.ctl_ref.is_null() {
-        // SAFETY: the reference was created on this env.
-        unsafe { sys::napi_delete_reference(env, state.ctl_ref) };
+    for r in [state.ctl_ref, state.hits_ref] {
+        if !r.is_null() {
+            // SAFETY: the reference was created on this env.
+            unsafe { sys::napi_delete_reference(env, r) };
+        }
     }
 }
 
@@ -563,6 +653,11 @@ pub fn create_policy(
         weighted,
         ctl: data as *mut u8,
         ctl_ref,
+        hits: HitCounts {
+            base: ptr::null_mut(),
+            len: 0,
+        },
+        hits_ref: ptr::null_mut(),
         victims: Vec::new(),
         scratch: Vec::new(),
         pending: Vec::new(),

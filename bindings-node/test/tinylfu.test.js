@@ -377,3 +377,14 @@ test('ttlAutopurge also removes chosen victims that expired', async () => {
   assert.equal(c.size, 0)
   assert.equal(c.policyStats().chosen, 0)
 })
+
+test('hits still count after the slot arrays grow (a cache bounded by maxSize starts small)', () => {
+  // 4,000 entries of size 1: bounded by size, its slot arrays start at 1,024 and grow twice.
+  const trace = zipf(300_000, 40_000, 0.8, 5)
+  const bySize = hitRatio(new Cache({ maxSize: 4000, sizeCalculation: () => 1 }), trace)
+  const byCount = hitRatio(new Cache({ max: 4000 }), trace)
+  const lru = hitRatio(new Cache({ max: 4000, policy: 'lru' }), trace)
+  // 54.4% either way against LRU's 45.6% (48.5% when the grown counts went unseen).
+  assert.ok(bySize > byCount - 0.01, `by size ${bySize}, by count ${byCount}`)
+  assert.ok(bySize > lru + 0.06, `by size ${bySize}, lru ${lru}`)
+})

@@ -71,7 +71,15 @@ impl SlotPolicy {
     /// Slots to drop so the total weight fits the capacity, in eviction order. They are
     /// already forgotten by the policy.
     pub fn evict(&mut self, out: &mut Vec<u32>) {
-        self.policy.evict(&mut self.scratch, &mut |_, _| 0);
+        self.evict_with(out, |_| 0);
+    }
+
+    /// [`evict`](Self::evict) for a host that counts hits itself instead of reporting each
+    /// through [`access`](Self::access) (TinyLFU only needs how many there were): `hits(slot)`
+    /// returns, and resets, the hits the slot had since the policy last asked.
+    pub fn evict_with(&mut self, out: &mut Vec<u32>, mut hits: impl FnMut(u32) -> u8) {
+        self.policy
+            .evict(&mut self.scratch, &mut |slot, _| hits(slot));
         out.extend(self.scratch.drain(..).map(|v| v.id));
     }
 
@@ -79,8 +87,19 @@ impl SlotPolicy {
     /// the next inserts too, for a host that would rather drop them one per insert than call
     /// the policy on each. Victims come coldest first.
     pub fn evict_ahead(&mut self, headroom: u64, out: &mut Vec<u32>) {
+        self.evict_ahead_with(headroom, out, |_| 0);
+    }
+
+    /// [`evict_ahead`](Self::evict_ahead) with hits counted by the host (see
+    /// [`evict_with`](Self::evict_with)).
+    pub fn evict_ahead_with(
+        &mut self,
+        headroom: u64,
+        out: &mut Vec<u32>,
+        mut hits: impl FnMut(u32) -> u8,
+    ) {
         self.policy
-            .evict_ahead(headroom, &mut self.scratch, &mut |_, _| 0);
+            .evict_ahead(headroom, &mut self.scratch, &mut |slot, _| hits(slot));
         out.extend(self.scratch.drain(..).map(|v| v.id));
     }
 
@@ -108,7 +127,12 @@ impl SlotPolicy {
 
     /// Adapts the admission window to the recent hit rate; call after each batch of events.
     pub fn climb(&mut self) {
-        self.policy.climb(&mut |_, _| 0);
+        self.climb_with(|_| 0);
+    }
+
+    /// [`climb`](Self::climb) with hits counted by the host (see [`evict_with`](Self::evict_with)).
+    pub fn climb_with(&mut self, mut hits: impl FnMut(u32) -> u8) {
+        self.policy.climb(&mut |slot, _| hits(slot));
     }
 
     /// Live slots, coldest (next to be evicted) first.
