@@ -589,20 +589,10 @@ class Cache {
       return false
     }
     const ahead = this.#weighted ? 0 : this.#ahead
-    const u = this.#u32
-    u[W_AHEAD] = ahead
-    u[W_SLOT] = i
-    u[W_WEIGHT] = weight
-    u[W_HASH] = this.#hashes[i]
-    const f = this.#f64
-    f[F_DEADLINE] = deadline
-    f[F_NOW] = this.#useWheel && this.#policyName === 'tinylfu' ? this.#cachedNow || this.#getNow() : -1
-    const n = this.#call(OP_INSERT)
-    u[W_AHEAD] = 0
+    const now = this.#useWheel && this.#policyName === 'tinylfu' ? this.#cachedNow || this.#getNow() : -1
+    const n = this.#callInsert(i, weight, this.#hashes[i], deadline, now, ahead)
     if (n === 0) return false
-    if (ahead === 0 || (u[W_FLAGS] & 1) !== 0 || n > this.#chosen.length) {
-      return this.#takeVictims(n, i)
-    }
+    if (ahead === 0 || !this.#canKeepChosen(n)) return this.#takeVictims(n, i)
     this.#chosenUntil = this.#f64[F_EXPIRY]
     if (this.#keepChosen(n, i)) return true
     const w = this.#takeChosen()
@@ -647,18 +637,9 @@ class Cache {
       this.#registerLater(i, -1)
       return
     }
-    const u = this.#u32
-    u[W_AHEAD] = this.#ahead
-    u[W_SLOT] = i
-    u[W_WEIGHT] = 1
-    u[W_HASH] = hash
-    const f = this.#f64
-    f[F_DEADLINE] = -1
-    f[F_NOW] = -1
-    const n = this.#call(OP_INSERT)
-    u[W_AHEAD] = 0
+    const n = this.#callInsert(i, 1, hash, -1, -1, this.#ahead)
     if (n === 0) return
-    if ((u[W_FLAGS] & 1) !== 0 || n > this.#chosen.length) {
+    if (!this.#canKeepChosen(n)) {
       if (this.#takeVictims(n, i)) this.#evict(i, this.#gens[i])
       return
     }
@@ -667,6 +648,30 @@ class Cache {
       const w = this.#takeChosen()
       if (w >= 0) this.#dropSimple(w)
     }
+  }
+
+  /**
+   * The native insert of new slot `i`: the policy records it and evicts for it, and for the
+   * next `ahead` inserts too (see `#chosen`). `now` (ms) lets it reclaim expired entries first;
+   * -1 does not. Returns how many victims it wrote to the output area.
+   */
+  #callInsert(i, weight, hash, deadline, now, ahead) {
+    const u = this.#u32
+    u[W_AHEAD] = ahead
+    u[W_SLOT] = i
+    u[W_WEIGHT] = weight
+    u[W_HASH] = hash
+    const f = this.#f64
+    f[F_DEADLINE] = deadline
+    f[F_NOW] = now
+    const n = this.#call(OP_INSERT)
+    u[W_AHEAD] = 0
+    return n
+  }
+
+  /** Whether the `n` victims of the last call all fit the chosen list (none left for `OP_MORE`). */
+  #canKeepChosen(n) {
+    return (this.#u32[W_FLAGS] & 1) === 0 && n <= this.#chosen.length
   }
 
   /**
