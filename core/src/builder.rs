@@ -162,7 +162,7 @@ where
     }
 
     /// Number of map shards (rounded up to a power of two). Defaults to 4 per CPU, or fewer for
-    /// a bounded TinyLFU cache whose shares would otherwise fall below 4,096 entries, the size
+    /// a bounded TinyLFU cache whose shares would otherwise fall below 1,024 entries, the size
     /// from which each shard keeps its own share of the policy.
     pub fn shards(mut self, shards: usize) -> Self {
         self.config.shards = Some(shards.max(1));
