@@ -90,6 +90,12 @@ where
 {
     /// The bound: a number of entries, or a total weight when a [`weigher`](Self::weigher) is
     /// set. Unbounded if never called.
+    ///
+    /// An unweighted TinyLFU cache large enough for each shard to hold at least 1,024 entries
+    /// gives every shard its own share of the bound and of the policy (see
+    /// [`shards`](Self::shards)), so that a write never waits on a global lock: it may then
+    /// start evicting a little before it holds `max_capacity` entries, when its keys do not
+    /// split evenly (as quick_cache's shards do). `shards(1)` keeps one exact bound.
     pub fn max_capacity(mut self, max_capacity: u64) -> Self {
         self.config.max_capacity = max_capacity;
         self
