@@ -47,9 +47,10 @@ const MAX_SEGMENTED_CAPACITY: u64 = 1 << 32;
 
 /// Shards when the builder names no count: 4 per CPU, but fewer (down to one per CPU) when that
 /// lets a bounded TinyLFU cache's shares reach [`MIN_SEGMENT`]; shares too small for policies
-/// of their own would queue every write on one global policy lock. Never fewer than one per CPU: every read takes its shard's lock word (two atomic
-/// operations), and fewer words than threads would make readers fight over them; a cache too
-/// small for that keeps the global policy.
+/// of their own would queue every write on one global policy lock. Never fewer than one per
+/// CPU: every read takes its shard's lock word (two atomic operations), and fewer words than
+/// threads would make readers fight over them; a cache too small for that keeps the global
+/// policy.
 fn default_shards(cpus: usize, segmentable: bool, max_capacity: u64) -> usize {
     let per_cpu = (cpus * 4).next_power_of_two();
     let segments = max_capacity / MIN_SEGMENT;
