@@ -5,8 +5,11 @@ import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 
 const require = createRequire(import.meta.url)
-const [lib, repsArg] = process.argv.slice(2)
-const REPS = Number(repsArg ?? 7)
+const [lib, repsArg, only, opsArg] = process.argv.slice(2)
+// `node worker.mjs LIB count WORKLOAD OPS` (used by count.mjs): that workload alone, over OPS
+// operations, one warm-up and one repetition, for counting instructions instead of timing.
+const COUNT = repsArg === 'count'
+const REPS = COUNT ? 1 : Number(repsArg ?? 7)
 const versionOf = (pkg) => {
   let dir = dirname(require.resolve(pkg))
   for (;;) {
@@ -20,7 +23,7 @@ const versionOf = (pkg) => {
   }
 }
 const CAP = 10_000
-const OPS = 1_000_000
+const OPS = COUNT ? Number(opsArg) : 1_000_000
 const KEYS = 100_000
 
 async function factory(name) {
@@ -50,6 +53,10 @@ async function factory(name) {
     case 'quick-lru': {
       const { default: QuickLRU } = await import('quick-lru')
       return [versionOf('quick-lru'), (maxSize) => new QuickLRU({ maxSize })]
+    }
+    case 'none': {
+      // No cache at all: what the loops and traces cost by themselves (count.mjs subtracts it).
+      return ['-', () => ({ get() {}, set() {} })]
     }
     default:
       throw new Error(`unknown library ${name}`)
@@ -125,6 +132,7 @@ const zipf = zipfTrace(OPS, KEYS, 0.99, 7)
 
 const results = {}
 function run(name, setup, loop) {
+  if (COUNT && name !== only) return
   const ns = []
   let last
   for (let rep = 0; rep <= REPS; rep++) {
@@ -145,5 +153,5 @@ run('get hit', filled, (c) => getLoop(c, hitTrace))
 run('get miss', filled, (c) => getLoop(c, missTrace))
 run('set+evict', filled, (c) => setLoop(c, newKeys))
 run('zipf', () => make(CAP), (c) => zipfLoop(c, zipf))
-results.zipf.hitRatio = results.zipf.result / OPS
+if (results.zipf) results.zipf.hitRatio = results.zipf.result / OPS
 process.stdout.write(JSON.stringify({ lib, version, results }) + '\n')
