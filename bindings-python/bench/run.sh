@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds cortado in release mode into a benchmark venv of its own (target/venv-bench), installs
 # the libraries it is compared with, and runs bench.py. Arguments go to bench.py
-# (--quick, --markdown FILE, --only cortado,lru-dict).
+# (--quick, --markdown FILE, --only cortado,lru-dict); with --count first, to count.py
+# (instructions per operation under callgrind; library names may follow).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 VENV=target/venv-bench
@@ -13,4 +14,9 @@ fi
 # invalidate the debug builds used by the tests.
 PATH="$PWD/$VENV/bin:$PATH" CARGO_TARGET_DIR="$PWD/target/py-release" \
     "$VENV/bin/pip" install -q --no-build-isolation --force-reinstall --no-deps ./bindings-python
+if [ "${1:-}" = "--count" ]; then
+    # Instructions per operation under callgrind instead of time (needs valgrind): count.py.
+    shift
+    exec "$VENV/bin/python" bindings-python/bench/count.py "$@"
+fi
 exec "$VENV/bin/python" bindings-python/bench/bench.py "$@"
