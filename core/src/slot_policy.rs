@@ -78,9 +78,7 @@ impl SlotPolicy {
     /// through [`access`](Self::access) (TinyLFU only needs how many there were): `hits(slot)`
     /// returns, and resets, the hits the slot had since the policy last asked.
     pub fn evict_with(&mut self, out: &mut Vec<u32>, mut hits: impl FnMut(u32) -> u8) {
-        self.policy
-            .evict(&mut self.scratch, &mut |slot, _| hits(slot));
-        out.extend(self.scratch.drain(..).map(|v| v.id));
+        self.policy.evict(out, &mut |slot, _| hits(slot));
     }
 
     /// Like [`evict`](Self::evict), but down to `headroom` below the capacity: the victims of
@@ -99,8 +97,7 @@ impl SlotPolicy {
         mut hits: impl FnMut(u32) -> u8,
     ) {
         self.policy
-            .evict_ahead(headroom, &mut self.scratch, &mut |slot, _| hits(slot));
-        out.extend(self.scratch.drain(..).map(|v| v.id));
+            .evict_ahead(headroom, out, &mut |slot, _| hits(slot));
     }
 
     /// Slots whose deadline is at or before `now` (at most `budget`); they are forgotten by

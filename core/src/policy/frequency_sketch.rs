@@ -123,9 +123,32 @@ impl FrequencySketch {
     /// incremented (saturating at 15), as Caffeine does; once `sample_size` increments
     /// have changed some counter, every counter is halved so that stale popularity
     /// fades.
-    #[cfg(test)]
+    /// Returns the key's estimate afterwards, as [`increment_by`](Self::increment_by) does,
+    /// of which this is the common case (every new entry), kept apart because a step of one
+    /// needs no clamping: 20 instructions of every insert.
+    #[inline]
     pub fn increment(&mut self, hash: u64) -> u8 {
-        self.increment_by(hash, 1)
+        let (block, counters) = self.locate(hash);
+        let words = &mut self.table[block..block + BLOCK_WORDS];
+        let b: &mut [u64; BLOCK_WORDS] = words.try_into().expect("a block is BLOCK_WORDS long");
+        let mut added = 0;
+        let mut estimate = COUNTER_MAX;
+        for row in 0..4 {
+            let (word, shift) = counter_position(counters, row);
+            let count = (b[word] >> shift) & COUNTER_MAX;
+            let step = u64::from(count != COUNTER_MAX);
+            b[word] += step << shift;
+            added |= step;
+            estimate = estimate.min(count + step);
+        }
+        if added != 0 {
+            self.size += 1;
+            if self.size >= self.sample_size {
+                self.reset();
+                estimate >>= 1;
+            }
+        }
+        estimate as u8
     }
 
     /// Halvings so far (see the field); estimates returned by the increments belong to the

@@ -67,6 +67,7 @@ impl Ghosts {
 
     /// Whether each list (indexed by [`Ghost`]) remembers `hash`: one block lookup for both,
     /// which every new entry asks about.
+    #[inline]
     pub(crate) fn lookup(&self, hash: u32) -> [bool; 2] {
         if self.blocks.is_empty() {
             return [false; 2];
@@ -90,6 +91,7 @@ impl Ghosts {
 
     /// Remembers `hash` in `list`, forgetting the list's oldest half once `capacity` is
     /// exceeded.
+    #[inline]
     pub(crate) fn push(&mut self, list: Ghost, hash: u32, capacity: usize) {
         if capacity == 0 {
             return;

@@ -69,6 +69,28 @@ pub(crate) struct Victim {
     pub(crate) weight: u32,
 }
 
+/// Where an eviction puts its victims: the map's buffer keeps generations and weights (it
+/// removes each victim only if its slot still holds that generation), a host of
+/// [`SlotPolicy`](crate::SlotPolicy) needs the slots alone, and copying them out of a
+/// `Victim` buffer afterwards cost 40 instructions of every insert into a full cache.
+pub(crate) trait Victims {
+    fn push_victim(&mut self, victim: Victim);
+}
+
+impl Victims for Vec<Victim> {
+    #[inline]
+    fn push_victim(&mut self, victim: Victim) {
+        self.push(victim);
+    }
+}
+
+impl Victims for Vec<u32> {
+    #[inline]
+    fn push_victim(&mut self, victim: Victim) {
+        self.push(victim.id);
+    }
+}
+
 /// A write the map made, as the policy replays it.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Event {
@@ -374,8 +396,14 @@ impl Policy {
     }
 
     fn unlink(&mut self, id: u32) {
+        self.unlink_weighing(id, self.weight(id));
+    }
+
+    /// [`unlink`](Self::unlink) for a caller that has the entry's weight at hand.
+    #[inline]
+    fn unlink_weighing(&mut self, id: u32, weight: u32) {
         let node = self.nodes[id as usize];
-        let w = u64::from(self.weight(id));
+        let w = u64::from(weight);
         match node.queue {
             Queue::Window => {
                 if self.fresh == id {
@@ -411,13 +439,18 @@ impl Policy {
 
     /// A live entry left the map (explicit removal, replacement race, expiry).
     pub(crate) fn record_remove(&mut self, id: u32, gen: u32) {
-        if !self.live(id, gen) {
-            return;
+        if self.live(id, gen) {
+            self.drop_node(id, self.weight(id));
         }
-        self.unlink(id);
+    }
+
+    /// Forgets a live entry of this weight.
+    #[inline]
+    fn drop_node(&mut self, id: u32, weight: u32) {
+        self.unlink_weighing(id, weight);
         self.wheel.deschedule(id);
         self.len -= 1;
-        self.weighted_size -= u64::from(self.weight(id));
+        self.weighted_size -= u64::from(weight);
         self.nodes[id as usize] = Node::FREE;
     }
 
@@ -454,8 +487,12 @@ impl Policy {
     /// that admission can compare a candidate and a victim without loading their sketch
     /// blocks (cold lines in a full cache: each eviction read two).
     fn count_use(&mut self, id: u32, n: u8) {
-        let hash = self.nodes[id as usize].hash;
-        let estimate = self.sketch.increment_by(u64::from(hash), n);
+        let hash = u64::from(self.nodes[id as usize].hash);
+        let estimate = if n == 1 {
+            self.sketch.increment(hash)
+        } else {
+            self.sketch.increment_by(hash, n)
+        };
         let epoch = self.sketch.epoch();
         self.nodes[id as usize].set_frequency(estimate, epoch);
     }
@@ -526,7 +563,7 @@ impl Policy {
     /// Returns whether it had to evict.
     pub(crate) fn evict(
         &mut self,
-        out: &mut Vec<Victim>,
+        out: &mut impl Victims,
         ext: &mut impl FnMut(u32, u32) -> u8,
     ) -> bool {
         // The window is trimmed only once the cache is full. Trimming it while the cache fills
@@ -560,7 +597,7 @@ impl Policy {
     pub(crate) fn evict_ahead(
         &mut self,
         headroom: u64,
-        out: &mut Vec<Victim>,
+        out: &mut impl Victims,
         ext: &mut impl FnMut(u32, u32) -> u8,
     ) -> bool {
         self.headroom = headroom;
@@ -620,14 +657,15 @@ impl Policy {
         }
     }
 
-    fn evict_node(&mut self, id: u32, out: &mut Vec<Victim>) {
-        let gen = self.gen_of(id);
-        out.push(Victim {
+    fn evict_node(&mut self, id: u32, out: &mut impl Victims) {
+        let weight = self.weight(id);
+        out.push_victim(Victim {
             id,
-            gen,
-            weight: self.weight(id),
+            gen: self.gen_of(id),
+            weight,
         });
-        self.record_remove(id, gen);
+        // Victims come from the queues: live, whatever their generation.
+        self.drop_node(id, weight);
     }
 
     /// Moves the window's overflow to the back of probation, where each competes for admission.
@@ -667,7 +705,7 @@ impl Policy {
     fn evict_from_main(
         &mut self,
         mut candidates: usize,
-        out: &mut Vec<Victim>,
+        out: &mut impl Victims,
         ext: &mut impl FnMut(u32, u32) -> u8,
     ) {
         #[derive(PartialEq)]
@@ -1014,7 +1052,7 @@ mod tests {
     use super::*;
 
     fn run(p: &mut Policy) -> Vec<u32> {
-        let mut out = Vec::new();
+        let mut out: Vec<Victim> = Vec::new();
         p.evict(&mut out, &mut |_, _| 0);
         out.into_iter().map(|v| v.id).collect()
     }
@@ -1136,7 +1174,7 @@ mod tests {
                 slot_of.insert(k, id);
                 key_of.insert(id, k);
                 p.record_add(id, 1, k.wrapping_mul(0x9E37_79B9_7F4A_7C15), 1, NEVER);
-                let mut out = Vec::new();
+                let mut out: Vec<Victim> = Vec::new();
                 p.evict(&mut out, &mut |_, _| 0);
                 for v in out {
                     slot_of.remove(&key_of[&v.id]);
@@ -1215,7 +1253,7 @@ mod tests {
         assert_eq!(p.gen_of(0), ANY_GEN);
         p.record_access(0, 123);
         p.record_add(2, 9, 3, 1, NEVER);
-        let mut out = Vec::new();
+        let mut out: Vec<Victim> = Vec::new();
         p.evict(&mut out, &mut |_, _| 0);
         assert_eq!(out.len(), 1);
         assert_eq!(
