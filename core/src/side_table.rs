@@ -32,7 +32,7 @@ impl<T: Copy + PartialEq> SideTable<T> {
         self.values[i] = value;
     }
 
-    #[cfg(test)]
+    /// Whether every entry has the default value (nothing was ever set otherwise).
     pub(crate) fn is_empty(&self) -> bool {
         self.values.is_empty()
     }

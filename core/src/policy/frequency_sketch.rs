@@ -151,6 +151,12 @@ impl FrequencySketch {
         estimate as u8
     }
 
+    /// Fixes the secret, so that two sketches fed the same keys agree (tests only).
+    #[cfg(test)]
+    pub(crate) fn set_seed(&mut self, seed: u64) {
+        self.seed = seed;
+    }
+
     /// Halvings so far (see the field); estimates returned by the increments belong to the
     /// epoch current when they return.
     pub fn epoch(&self) -> u16 {

@@ -164,6 +164,9 @@ pub(crate) struct Policy {
     /// Weight below the maximum that the eviction under way makes room for (see
     /// [`evict_ahead`](Self::evict_ahead)); zero otherwise.
     headroom: u64,
+    /// Tests turn off [`evict_one`](Self::evict_one) to check it decides as the general path.
+    #[cfg(test)]
+    general_only: bool,
 }
 
 /// The share of ARC's step taken per ghost hit. The full step swung the window of arc-P6 at
@@ -210,6 +213,8 @@ impl Policy {
             victims: Vec::new(),
             weights: SideTable::new(1),
             headroom: 0,
+            #[cfg(test)]
+            general_only: false,
         };
         p.set_maximum(maximum);
         p
@@ -583,8 +588,10 @@ impl Policy {
                 }
             }
             EvictionPolicy::TinyLfu => {
-                let candidates = self.evict_from_window(ext);
-                self.evict_from_main(candidates, out, ext);
+                if !self.evict_one(out, ext) {
+                    let candidates = self.evict_from_window(ext);
+                    self.evict_from_main(candidates, out, ext);
+                }
                 self.fresh = NIL;
             }
         }
@@ -668,6 +675,88 @@ impl Policy {
         self.drop_node(id, weight);
     }
 
+    /// The eviction a full cache makes on nearly every insert, taken apart from the general
+    /// loops (whose bookkeeping for many candidates, weights and exhausted queues was a third
+    /// of an eviction's instructions): all weights 1, one entry over the bound and one over
+    /// the window's share, so one candidate leaves the window and duels probation's victim.
+    /// The decisions are those of `evict_from_window` and `evict_from_main`, step for step;
+    /// wherever they would take another turn (a second chance, a promotion, a probation
+    /// queue holding only the candidate), this hands over to them in the state they would
+    /// have reached, and returns false.
+    #[inline]
+    fn evict_one(&mut self, out: &mut impl Victims, ext: &mut impl FnMut(u32, u32) -> u8) -> bool {
+        #[cfg(test)]
+        if self.general_only {
+            return false;
+        }
+        if self.weighted_size != self.bound() + 1
+            || self.window_size != self.window_maximum + 1
+            || !self.weights.is_empty()
+        {
+            return false;
+        }
+        let candidate = self.window.head;
+        if candidate == NIL {
+            return false;
+        }
+        if candidate != self.fresh && self.take_refs(candidate, ext) > 0 {
+            self.second_chance_in_window(candidate);
+            return false;
+        }
+        self.window_to_probation(candidate, 1);
+        let victim = self.probation.head;
+        if victim != candidate && self.take_refs(victim, ext) > 0 {
+            self.promote(victim, 1);
+            self.evict_from_main(1, out, ext);
+            return true;
+        }
+        if victim == candidate {
+            self.evict_from_main(1, out, ext);
+            return true;
+        }
+        let (loser, ghost) = if self.admit(candidate, victim) {
+            (victim, Ghost::Evicted)
+        } else {
+            (candidate, Ghost::Rejected)
+        };
+        let cap = self.ghost_capacity();
+        self.ghosts
+            .push(ghost, self.nodes[loser as usize].hash, cap);
+        self.evict_node(loser, out);
+        true
+    }
+
+    /// A window entry hit since its last visit goes round again, just before the entries
+    /// added since the last eviction (see [`fresh`](Self::fresh)).
+    fn second_chance_in_window(&mut self, id: u32) {
+        self.window.unlink(&mut self.nodes, id);
+        match self.fresh {
+            NIL => self.window.push_back(&mut self.nodes, id),
+            at => self.window.insert_before(&mut self.nodes, at, id),
+        }
+    }
+
+    /// Moves a window entry of weight `w` to the back of probation, where it competes for
+    /// admission.
+    fn window_to_probation(&mut self, id: u32, w: u64) {
+        if self.fresh == id {
+            self.fresh = self.nodes[id as usize].next;
+        }
+        self.window.unlink(&mut self.nodes, id);
+        self.window_size -= w;
+        self.nodes[id as usize].queue = Queue::Probation;
+        self.probation.push_back(&mut self.nodes, id);
+    }
+
+    /// Moves a probation entry of weight `w` that was hit to protected, as an exact SLRU
+    /// would have on the hit.
+    fn promote(&mut self, id: u32, w: u64) {
+        self.probation.unlink(&mut self.nodes, id);
+        self.nodes[id as usize].queue = Queue::Protected;
+        self.protected_size += w;
+        self.protected.push_back(&mut self.nodes, id);
+    }
+
     /// Moves the window's overflow to the back of probation, where each competes for admission.
     /// An entry hit since its last visit goes round the window again instead (the window is a
     /// CLOCK, an approximate LRU).
@@ -680,21 +769,10 @@ impl Policy {
             };
             if id != self.fresh && chances < SECOND_CHANCES && self.take_refs(id, ext) > 0 {
                 chances += 1;
-                self.window.unlink(&mut self.nodes, id);
-                match self.fresh {
-                    NIL => self.window.push_back(&mut self.nodes, id),
-                    at => self.window.insert_before(&mut self.nodes, at, id),
-                }
+                self.second_chance_in_window(id);
                 continue;
             }
-            if self.fresh == id {
-                self.fresh = self.nodes[id as usize].next;
-            }
-            self.window.unlink(&mut self.nodes, id);
-            let w = u64::from(self.weight(id));
-            self.window_size -= w;
-            self.nodes[id as usize].queue = Queue::Probation;
-            self.probation.push_back(&mut self.nodes, id);
+            self.window_to_probation(id, u64::from(self.weight(id)));
             candidates += 1;
         }
         candidates
@@ -731,10 +809,7 @@ impl Policy {
             {
                 chances += 1;
                 let next = self.nodes[victim as usize].next;
-                self.probation.unlink(&mut self.nodes, victim);
-                self.nodes[victim as usize].queue = Queue::Protected;
-                self.protected_size += u64::from(self.weight(victim));
-                self.protected.push_back(&mut self.nodes, victim);
+                self.promote(victim, u64::from(self.weight(victim)));
                 victim = next;
                 continue;
             }
@@ -1227,6 +1302,78 @@ mod tests {
         let ratio = replay(&mut p, &keys, 0);
         assert!(ratio > 0.45, "hit ratio {ratio}");
         assert!(p.window_maximum < 200, "window {}", p.window_maximum);
+    }
+
+    /// `evict_one` is a shortcut through the general eviction loops: the same victims, in
+    /// the same order, over a workload with hits (second chances and promotions), removals,
+    /// and the window resizing the ghosts ask for.
+    #[test]
+    fn the_single_eviction_shortcut_decides_as_the_general_path() {
+        let policies: Vec<Policy> = [false, true]
+            .into_iter()
+            .map(|general_only| {
+                let mut p = Policy::new(EvictionPolicy::TinyLfu, 500, false, 1);
+                p.forget_generations();
+                p.sketch.set_seed(0x5EED);
+                p.rng = 0x5EED;
+                p.general_only = general_only;
+                p
+            })
+            .collect();
+        let [mut fast, mut general]: [Policy; 2] = policies.try_into().ok().unwrap();
+        let mut slot_of = std::collections::HashMap::new();
+        let mut key_of = std::collections::HashMap::new();
+        let mut free = Vec::new();
+        let mut next_id = 0u32;
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut taken = 0;
+        for step in 0..200_000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Skewed keys: a hot few hundred, a long tail, phases that shift them.
+            let key = match x % 10 {
+                0..=5 => (x >> 8) % 300 + u64::from(step / 50_000) * 100,
+                6..=8 => (x >> 8) % 5_000,
+                _ => 1_000_000 + u64::from(step),
+            };
+            if let Some(&id) = slot_of.get(&key) {
+                if x % 97 == 0 {
+                    fast.record_remove(id, ANY_GEN);
+                    general.record_remove(id, ANY_GEN);
+                    slot_of.remove(&key);
+                    key_of.remove(&id);
+                    free.push(id);
+                } else {
+                    fast.record_access(id, ANY_GEN);
+                    general.record_access(id, ANY_GEN);
+                }
+            } else {
+                let id = free.pop().unwrap_or_else(|| {
+                    next_id += 1;
+                    next_id - 1
+                });
+                slot_of.insert(key, id);
+                key_of.insert(id, key);
+                let hash = key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                fast.record_add(id, ANY_GEN, hash, 1, NEVER);
+                general.record_add(id, ANY_GEN, hash, 1, NEVER);
+                let (mut a, mut b): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
+                fast.evict(&mut a, &mut |_, _| 0);
+                general.evict(&mut b, &mut |_, _| 0);
+                assert_eq!(a, b, "victims differ at step {step}");
+                for id in a {
+                    slot_of.remove(&key_of.remove(&id).unwrap());
+                    free.push(id);
+                    taken += 1;
+                }
+            }
+            fast.climb(&mut |_, _| 0);
+            general.climb(&mut |_, _| 0);
+        }
+        assert!(taken > 50_000, "{taken} evictions");
+        assert_eq!(fast.ids_coldest_first(), general.ids_coldest_first());
+        assert_eq!(fast.window_maximum, general.window_maximum);
     }
 
     #[test]
