@@ -373,6 +373,7 @@ impl Policy {
         self.schedule(id, deadline);
     }
 
+    #[inline]
     fn link_new(&mut self, id: u32, weight: u32) {
         let node = &mut self.nodes[id as usize];
         if weight == 0 {
@@ -453,6 +454,13 @@ impl Policy {
     #[inline]
     fn drop_node(&mut self, id: u32, weight: u32) {
         self.unlink_weighing(id, weight);
+        self.forget_unlinked(id, weight);
+    }
+
+    /// The rest of [`drop_node`](Self::drop_node), for a caller that unlinked the entry from
+    /// the queue it knows it is in.
+    #[inline]
+    fn forget_unlinked(&mut self, id: u32, weight: u32) {
         self.wheel.deschedule(id);
         self.len -= 1;
         self.weighted_size -= u64::from(weight);
@@ -491,6 +499,7 @@ impl Policy {
     /// Feeds `n` uses of the entry to the sketch and keeps the new estimate in its node, so
     /// that admission can compare a candidate and a victim without loading their sketch
     /// blocks (cold lines in a full cache: each eviction read two).
+    #[inline]
     fn count_use(&mut self, id: u32, n: u8) {
         let hash = u64::from(self.nodes[id as usize].hash);
         let estimate = if n == 1 {
@@ -722,7 +731,13 @@ impl Policy {
         let cap = self.ghost_capacity();
         self.ghosts
             .push(ghost, self.nodes[loser as usize].hash, cap);
-        self.evict_node(loser, out);
+        out.push_victim(Victim {
+            id: loser,
+            gen: self.gen_of(loser),
+            weight: 1,
+        });
+        self.probation.unlink(&mut self.nodes, loser);
+        self.forget_unlinked(loser, 1);
         true
     }
 
@@ -922,6 +937,7 @@ impl Policy {
         (entries / GHOST_FRACTION) as usize
     }
 
+    #[inline]
     fn admit(&mut self, candidate: u32, victim: u32) -> bool {
         let epoch = self.sketch.epoch();
         let (candidate, victim) = (
