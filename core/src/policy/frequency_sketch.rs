@@ -122,33 +122,11 @@ impl FrequencySketch {
     /// only as good as the stream of accesses it sees. All four counters are
     /// incremented (saturating at 15), as Caffeine does; once `sample_size` increments
     /// have changed some counter, every counter is halved so that stale popularity
-    /// fades.
-    /// Returns the key's estimate afterwards, as [`increment_by`](Self::increment_by) does,
-    /// of which this is the common case (every new entry), kept apart because a step of one
-    /// needs no clamping: 20 instructions of every insert.
+    /// fades. Returns the key's estimate afterwards, as [`increment_by`](Self::increment_by)
+    /// does; this is its common case (every new entry), whose step needs no clamping.
     #[inline]
     pub fn increment(&mut self, hash: u64) -> u8 {
-        let (block, counters) = self.locate(hash);
-        let words = &mut self.table[block..block + BLOCK_WORDS];
-        let b: &mut [u64; BLOCK_WORDS] = words.try_into().expect("a block is BLOCK_WORDS long");
-        let mut added = 0;
-        let mut estimate = COUNTER_MAX;
-        for row in 0..4 {
-            let (word, shift) = counter_position(counters, row);
-            let count = (b[word] >> shift) & COUNTER_MAX;
-            let step = u64::from(count != COUNTER_MAX);
-            b[word] += step << shift;
-            added |= step;
-            estimate = estimate.min(count + step);
-        }
-        if added != 0 {
-            self.size += 1;
-            if self.size >= self.sample_size {
-                self.reset();
-                estimate >>= 1;
-            }
-        }
-        estimate as u8
+        self.add(hash, |count| u64::from(count != COUNTER_MAX))
     }
 
     /// Fixes the secret, so that two sketches fed the same keys agree (tests only).
@@ -170,6 +148,13 @@ impl FrequencySketch {
     /// loading their blocks again (two cache misses per eviction).
     #[inline]
     pub fn increment_by(&mut self, hash: u64, n: u8) -> u8 {
+        self.add(hash, |count| (COUNTER_MAX - count).min(u64::from(n)))
+    }
+
+    /// Adds `step(count)` to each of the key's four counters and returns its estimate
+    /// afterwards, halving everything once the sample period is over.
+    #[inline(always)]
+    fn add(&mut self, hash: u64, step: impl Fn(u64) -> u64) -> u8 {
         let (block, counters) = self.locate(hash);
         let words = &mut self.table[block..block + BLOCK_WORDS];
         let b: &mut [u64; BLOCK_WORDS] = words.try_into().expect("a block is BLOCK_WORDS long");
@@ -178,7 +163,7 @@ impl FrequencySketch {
         for row in 0..4 {
             let (word, shift) = counter_position(counters, row);
             let count = (b[word] >> shift) & COUNTER_MAX;
-            let step = (COUNTER_MAX - count).min(u64::from(n));
+            let step = step(count);
             b[word] += step << shift;
             added = added.max(step);
             estimate = estimate.min(count + step);

@@ -1077,13 +1077,7 @@ impl Policy {
                 break;
             }
             quota -= w;
-            if self.fresh == id {
-                self.fresh = self.nodes[id as usize].next;
-            }
-            self.window.unlink(&mut self.nodes, id);
-            self.window_size -= w;
-            self.nodes[id as usize].queue = Queue::Probation;
-            self.probation.push_back(&mut self.nodes, id);
+            self.window_to_probation(id, w);
         }
         self.protected_maximum -= quota;
         self.window_maximum += quota;
