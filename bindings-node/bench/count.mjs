@@ -5,8 +5,9 @@
 //   cd bindings-node/bench && npm install && node count.mjs [library ...]
 //
 // Needs valgrind. Each workload of worker.mjs runs alone in a fresh `node --single-threaded`
-// process (no background compiler threads, so the counts repeat to within about 1%) at two
-// lengths; the difference divided by the extra operations cancels start-up and compilation.
+// process (no background compiler threads) at two lengths; the difference divided by the extra
+// operations cancels start-up and compilation. Within a run the counts repeat closely; between
+// runs the JIT's choices move some rows by up to ~10%, so read smaller differences as noise.
 // The same difference for no cache at all (library `none`: the loop and the traces) is taken
 // off, so each figure is what the library's own calls cost. Defaults: cortado (tinylfu) and
 // lru-cache. Takes a few minutes.
