@@ -25,6 +25,24 @@ pub(crate) enum Ghost {
     Evicted = 1,
 }
 
+/// How recently a ghost list was told about a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Recall {
+    /// Not remembered (or long forgotten).
+    No,
+    /// In the older of the list's two filters: pushed between about a quarter and a half of a
+    /// capacity's worth of pushes ago.
+    Older,
+    /// In the current filter: among the list's last pushes.
+    Recent,
+}
+
+impl Recall {
+    pub(crate) fn remembered(self) -> bool {
+        self != Recall::No
+    }
+}
+
 /// One list's turn-taking state (its bits live in [`Ghosts::blocks`]).
 #[derive(Default, Clone, Copy)]
 struct Generations {
@@ -62,24 +80,33 @@ impl Ghosts {
 
     #[cfg(test)]
     pub(crate) fn contains(&self, list: Ghost, hash: u32) -> bool {
-        self.lookup(hash)[list as usize]
+        let (rejected, evicted) = self.lookup(hash);
+        match list {
+            Ghost::Rejected => rejected.remembered(),
+            Ghost::Evicted => evicted,
+        }
     }
 
-    /// Whether each list (indexed by [`Ghost`]) remembers `hash`: one block lookup for both,
-    /// which every new entry asks about.
+    /// What the lists remember of `hash`: how recently it was rejected, and whether it was
+    /// evicted. One block lookup for both, which every new entry asks about.
     #[inline]
-    pub(crate) fn lookup(&self, hash: u32) -> [bool; 2] {
+    pub(crate) fn lookup(&self, hash: u32) -> (Recall, bool) {
         if self.blocks.is_empty() {
-            return [false; 2];
+            return (Recall::No, false);
         }
         let (block, masks) = self.locate(hash);
         let b = &self.blocks[block];
         let has = |at: usize| b[at] & masks[0] == masks[0] && b[at + 1] & masks[1] == masks[1];
         // Words: list 0 generation 0, list 0 generation 1, list 1 generation 0, ...
-        [
-            has(0) || has(GEN_WORDS),
-            has(2 * GEN_WORDS) || has(3 * GEN_WORDS),
-        ]
+        let current = self.lists[Ghost::Rejected as usize].current;
+        let rejected = if has(current * GEN_WORDS) {
+            Recall::Recent
+        } else if has((current ^ 1) * GEN_WORDS) {
+            Recall::Older
+        } else {
+            Recall::No
+        };
+        (rejected, has(2 * GEN_WORDS) || has(3 * GEN_WORDS))
     }
 
     /// Starts loading the hash's block, so a later lookup or push does not wait for it.
@@ -179,6 +206,30 @@ mod tests {
                 .count();
             assert!(never < 1_000, "{never} false positives in 100,000");
         }
+    }
+
+    /// A rejected key is recalled as recent until its filter turns older, then as older until
+    /// it is cleared; the window grows less for the older ones (see `Policy::adapt_to_ghosts`).
+    #[test]
+    fn rejected_keys_are_recalled_with_their_age() {
+        let mut g = Ghosts::default();
+        let cap = 1000;
+        g.push(Ghost::Rejected, key(0), cap);
+        assert_eq!(g.lookup(key(0)), (Recall::Recent, false));
+        // Half a capacity of pushes fills the current filter; the next one turns it older.
+        for i in 1..=500 {
+            g.push(Ghost::Rejected, key(i), cap);
+        }
+        assert_eq!(g.lookup(key(0)).0, Recall::Older);
+        assert_eq!(g.lookup(key(500)).0, Recall::Recent);
+        for i in 501..=1000 {
+            g.push(Ghost::Rejected, key(i), cap);
+        }
+        assert_eq!(g.lookup(key(0)).0, Recall::No);
+        assert_eq!(g.lookup(key(500)).0, Recall::Older);
+        // The evicted list does not answer for the rejected one.
+        g.push(Ghost::Evicted, key(5000), cap);
+        assert_eq!(g.lookup(key(5000)), (Recall::No, true));
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::clock::NEVER;
 use crate::side_table::SideTable;
 use crate::timer_wheel::TimerWheel;
 use frequency_sketch::FrequencySketch;
-use ghost::{Ghost, Ghosts};
+use ghost::{Ghost, Ghosts, Recall};
 use list::List;
 pub(crate) use node::NIL;
 use node::{Node, Queue};
@@ -174,6 +174,18 @@ pub(crate) struct Policy {
 /// measured +0.21 points of mean hit ratio on the shared traces (50.92 -> 51.13), an eighth to a
 /// half within 0.05 of it, and still adapts on the recency workload test below.
 const ADAPTATION_RATE: f64 = 0.25;
+
+/// How much a rejected key that comes back grows the window when it is found only in the
+/// older of the rejected list's two filters (it came back after between a quarter and a half
+/// of a capacity's worth of rejections), against one found among the latest. The later it
+/// returns, the less likely a window grown by one step would have kept it: counting both alike
+/// grew the window of arc-P6 at 10% of its keys to its cost (61.5% against moka's 64.8% and a
+/// fixed 1% window's 65.4%, the one row more than 3 points below the reference's best). Half
+/// took that row to 63.5-63.7% and the 88-row mean to 51.28-51.31% (51.25-51.29% before, two
+/// replays each), at 0.05 points of Zipf 0.99 (80.48 -> 80.43%, still above quick_cache's
+/// 80.25 and moka's 80.0); none cost 0.3 points of the mean (50.94%), a quarter 0.07, three
+/// quarters kept the mean with arc-P6 at 62.6%.
+const OLDER_REJECTED_SHARE: f64 = 0.5;
 
 /// Each ghost list is sized for half as many keys as the cache holds (it remembers between a
 /// quarter and a half of the capacity's worth of pushes, see `ghost.rs`). Shorter memories
@@ -354,8 +366,8 @@ impl Policy {
         }
         let mut returning = false;
         if self.kind == EvictionPolicy::TinyLfu {
-            let [rejected, evicted] = self.ghosts.lookup(hash);
-            returning = rejected;
+            let (rejected, evicted) = self.ghosts.lookup(hash);
+            returning = rejected.remembered();
             self.adapt_to_ghosts(weight, rejected, evicted);
         }
         self.set_weight(id, weight);
@@ -911,9 +923,10 @@ impl Policy {
 
     /// ARC's rule for its target size, applied to the window: a ghost hit in the rejected
     /// list grows the window, one in the evicted list shrinks it, each by the ratio of the
-    /// lists' sizes (at least one entry's weight).
-    fn adapt_to_ghosts(&mut self, weight: u32, rejected: bool, evicted: bool) {
-        if !rejected && !evicted {
+    /// lists' sizes (at least one entry's weight); a rejected key found only in the older of
+    /// its list's two filters grows it by [`OLDER_REJECTED_SHARE`] of that.
+    fn adapt_to_ghosts(&mut self, weight: u32, rejected: Recall, evicted: bool) {
+        if !rejected.remembered() && !evicted {
             return;
         }
         let w = f64::from(weight.max(1));
@@ -921,8 +934,13 @@ impl Policy {
             self.ghosts.len(Ghost::Rejected).max(1) as f64,
             self.ghosts.len(Ghost::Evicted).max(1) as f64,
         );
-        if rejected {
-            self.pending_adjustment += (e / r).max(1.0) * w * ADAPTATION_RATE;
+        if rejected.remembered() {
+            let share = if rejected == Recall::Older {
+                OLDER_REJECTED_SHARE
+            } else {
+                1.0
+            };
+            self.pending_adjustment += (e / r).max(1.0) * w * ADAPTATION_RATE * share;
         } else {
             self.pending_adjustment -= (r / e).max(1.0) * w * ADAPTATION_RATE;
         }
@@ -1287,11 +1305,15 @@ mod tests {
                 (ratio, p.window_maximum)
             })
             .collect();
-        // The window takes all it may (protected's share); a fixed 1% window would hit almost
-        // nothing. The window is a CLOCK, so a key hit in it stays one extra lap (an exact LRU
-        // reaches 0.49 here, CLOCK 0.39): the price of hits that cost no list moves.
+        // The window grows from its 1% (10 entries) to half the cache or more, up to all it may
+        // take (protected's share, 802); a fixed 1% window would hit almost nothing. Where it
+        // takes all, a key hit in the window (a CLOCK) stays one extra lap: 0.39, where an exact
+        // LRU reaches 0.49, the price of hits that cost no list moves. Since a rejected key that
+        // returns late grows it by half a step (`OLDER_REJECTED_SHARE`), some runs settle at
+        // 510-600 entries instead, and hit 0.45-0.49 (40 seeds: windows 509-802, hit ratios
+        // 0.39-0.49).
         assert!(
-            adapted.iter().all(|&(r, w)| r > 0.37 && w > 750),
+            adapted.iter().all(|&(r, w)| r > 0.37 && w > 400),
             "hit ratios and windows once adapted: {adapted:?}"
         );
     }
