@@ -32,7 +32,8 @@ impl<T: Copy + PartialEq> SideTable<T> {
         self.values[i] = value;
     }
 
-    /// Whether every entry has the default value (nothing was ever set otherwise).
+    /// Whether no entry was ever set to another value than the default: then every entry has
+    /// it. (The table never shrinks, so a cache that once had another value answers false.)
     pub(crate) fn is_empty(&self) -> bool {
         self.values.is_empty()
     }

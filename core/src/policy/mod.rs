@@ -701,9 +701,10 @@ impl Policy {
     /// of an eviction's instructions): all weights 1, one entry over the bound and one over
     /// the window's share, so one candidate leaves the window and duels probation's victim.
     /// The decisions are those of `evict_from_window` and `evict_from_main`, step for step;
-    /// wherever they would take another turn (a second chance, a promotion, a probation
-    /// queue holding only the candidate), this hands over to them in the state they would
-    /// have reached, and returns false.
+    /// wherever they would take another turn, this hands over to them in the state they would
+    /// have reached: after a second chance in the window it returns false (the caller runs
+    /// both loops); after a promotion, or when probation holds only the candidate, it runs
+    /// `evict_from_main` itself with the one candidate. Returns whether it evicted.
     #[inline]
     fn evict_one(&mut self, out: &mut impl Victims, ext: &mut impl FnMut(u32, u32) -> u8) -> bool {
         #[cfg(test)]
