@@ -69,7 +69,17 @@ impl Policy {
     }
 
     /// Applies the window resizing the ghosts asked for; called after each drain.
+    #[inline]
     pub(crate) fn climb(&mut self, ext: &mut impl FnMut(u32, u32) -> u8) {
+        // Most writes have neither a whole entry of resizing pending nor an overflowing
+        // protected queue: checked inline, the call itself was most of their cost.
+        if self.protected_size > self.protected_maximum || self.pending_adjustment.abs() >= 1.0 {
+            self.resize_window(ext);
+        }
+    }
+
+    #[inline(never)]
+    fn resize_window(&mut self, ext: &mut impl FnMut(u32, u32) -> u8) {
         if self.kind != EvictionPolicy::TinyLfu {
             return;
         }
