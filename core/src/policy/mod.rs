@@ -290,11 +290,13 @@ impl Policy {
     }
 
     /// The victims buffer (empty), to be handed back with [`restore_victims`](Self::restore_victims).
+    #[inline]
     pub(crate) fn take_victims(&mut self) -> Vec<Victim> {
         std::mem::take(&mut self.victims)
     }
 
     /// Keeps a drained victims buffer's allocation for the next run.
+    #[inline]
     pub(crate) fn restore_victims(&mut self, mut victims: Vec<Victim>) {
         victims.clear();
         self.victims = victims;
