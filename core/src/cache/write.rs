@@ -155,18 +155,25 @@ where
                     }
                 }
                 shard.set_times(local, deadline, now);
-                direct = self.log_or_apply(
-                    &mut shard,
-                    idx,
-                    policy.take(),
-                    WriteOp::Add {
-                        local,
-                        gen,
-                        hash,
-                        weight,
-                        deadline,
-                    },
-                );
+                direct = if let Some(p) = shard.policy.as_deref_mut() {
+                    // The common insert of a segmented cache, straight to its shard's policy
+                    // (what `log_op` does, without building the write and the event).
+                    p.record_add(local, gen, hash, weight, deadline);
+                    None
+                } else {
+                    self.log_or_apply(
+                        &mut shard,
+                        idx,
+                        policy.take(),
+                        WriteOp::Add {
+                            local,
+                            gen,
+                            hash,
+                            weight,
+                            deadline,
+                        },
+                    )
+                };
             }
             if self.inner.segmented {
                 self.shard_maintenance(&mut shard, EXPIRE_BUDGET, &mut tally, &mut removed);
