@@ -349,7 +349,10 @@ impl Policy {
         self.weighted_size += u64::from(weight);
         if self.kind == EvictionPolicy::TinyLfu {
             self.grow_sketch();
-            self.count_use(id, 1);
+            // `count_use(id, 1)` with the hash at hand rather than read back from the node.
+            let estimate = self.sketch.increment(u64::from(hash));
+            let epoch = self.sketch.epoch();
+            self.nodes[idx].set_frequency(estimate, epoch);
         }
         self.link_new(id, weight);
         self.schedule(id, deadline);
