@@ -341,19 +341,19 @@ impl Policy {
             self.adapt_to_ghosts(weight, rejected, evicted);
         }
         self.set_weight(id, weight);
-        self.nodes[idx] = Node::new(hash, returning);
         if let Some(g) = &mut self.gens {
             g[idx] = gen;
         }
         self.len += 1;
         self.weighted_size += u64::from(weight);
+        let mut node = Node::new(hash, returning);
         if self.kind == EvictionPolicy::TinyLfu {
             self.grow_sketch();
-            // `count_use(id, 1)` with the hash at hand rather than read back from the node.
+            // `count_use(id, 1)`, with the hash at hand and the node not yet stored.
             let estimate = self.sketch.increment(u64::from(hash));
-            let epoch = self.sketch.epoch();
-            self.nodes[idx].set_frequency(estimate, epoch);
+            node.set_frequency(estimate, self.sketch.epoch());
         }
+        self.nodes[idx] = node;
         self.link_new(id, weight);
         self.schedule(id, deadline);
     }
