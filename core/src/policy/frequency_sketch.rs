@@ -51,6 +51,20 @@ pub struct FrequencySketch {
     /// estimate cached at epoch `e` is worth `estimate >> (epoch - e)` now, so callers can
     /// keep estimates without rereading the table.
     epoch: u16,
+    /// The last estimate [`frequency_remembered`](Self::frequency_remembered) read, so the
+    /// same key asked about again (probation's victim, while it wins duel after duel) is
+    /// answered without the table. Exact: an increment that touches the key's block, a
+    /// halving and a rebuild forget it.
+    memo: Memo,
+}
+
+/// See [`FrequencySketch::memo`].
+#[derive(Clone, Copy, Default)]
+struct Memo {
+    hash: u64,
+    block: usize,
+    estimate: u8,
+    valid: bool,
 }
 
 impl FrequencySketch {
@@ -66,6 +80,7 @@ impl FrequencySketch {
             size: 0,
             seed,
             epoch: 0,
+            memo: Memo::default(),
         };
         sketch.ensure_capacity(capacity);
         sketch
@@ -82,6 +97,7 @@ impl FrequencySketch {
             self.block_mask = (len / BLOCK_WORDS) as u64 - 1;
             self.size = 0;
             self.epoch = self.epoch.wrapping_add(4);
+            self.memo.valid = false;
         }
         self.sample_size = sample_size_for(capacity);
         if self.size >= self.sample_size {
@@ -101,6 +117,24 @@ impl FrequencySketch {
             min = min.min((b[word] >> shift) & COUNTER_MAX);
         }
         min as u8
+    }
+
+    /// [`frequency`](Self::frequency), remembered until the key's counters may have changed:
+    /// admission reads probation's victim afresh for every duel, and the same victim
+    /// usually meets candidate after candidate.
+    #[inline]
+    pub fn frequency_remembered(&mut self, hash: u64) -> u8 {
+        if self.memo.valid && self.memo.hash == hash {
+            return self.memo.estimate;
+        }
+        let estimate = self.frequency(hash);
+        self.memo = Memo {
+            hash,
+            block: self.locate(hash).0,
+            estimate,
+            valid: true,
+        };
+        estimate
     }
 
     /// The key's block as an array, so the four counter reads need no bounds checks (a third
@@ -133,6 +167,7 @@ impl FrequencySketch {
     #[cfg(test)]
     pub(crate) fn set_seed(&mut self, seed: u64) {
         self.seed = seed;
+        self.memo.valid = false;
     }
 
     /// Halvings so far (see the field); estimates returned by the increments belong to the
@@ -160,6 +195,9 @@ impl FrequencySketch {
     #[inline(always)]
     fn add(&mut self, hash: u64, step: impl Fn(u64) -> u64) -> u8 {
         let (block, counters) = self.locate(hash);
+        if block == self.memo.block {
+            self.memo.valid = false;
+        }
         let words = &mut self.table[block..block + BLOCK_WORDS];
         let b: &mut [u64; BLOCK_WORDS] = words.try_into().expect("a block is BLOCK_WORDS long");
         let mut min = COUNTER_MAX;
@@ -187,6 +225,7 @@ impl FrequencySketch {
     /// keeps `size` in step with what the table still remembers.
     fn reset(&mut self) {
         self.epoch = self.epoch.wrapping_add(1);
+        self.memo.valid = false;
         let mut odd: u64 = 0;
         for word in &mut self.table {
             odd += u64::from((*word & ONE_MASK).count_ones());
@@ -419,6 +458,42 @@ mod tests {
             ordered * 100 >= pairs * 95,
             "only {ordered} of {pairs} pairs ranked correctly"
         );
+    }
+
+    /// A remembered estimate is only ever the current one: a small table (so increments
+    /// often land in the remembered key's block), hot keys asked about again and again,
+    /// halvings, and a rebuild for another capacity.
+    #[test]
+    fn remembered_frequencies_are_always_current() {
+        let mut s = FrequencySketch::new(16);
+        let mut rng = XorShift(0x9E37_79B9);
+        let mut remembered = 0;
+        // Asked about like probation's victim: the same key several times running.
+        let mut asked = key(0);
+        for step in 0..200_000u64 {
+            if step == 100_000 {
+                s.ensure_capacity(4096);
+            }
+            let k = key(rng.below(2_000));
+            match rng.below(4) {
+                0 => {
+                    s.increment(k);
+                }
+                1 => {
+                    s.increment_by(k, 1 + rng.below(3) as u8);
+                }
+                _ => {
+                    if rng.below(4) == 0 {
+                        asked = k;
+                    }
+                    let fresh = s.frequency(asked);
+                    remembered += usize::from(s.memo.valid && s.memo.hash == asked);
+                    assert_eq!(s.frequency_remembered(asked), fresh, "step {step}");
+                }
+            }
+        }
+        assert!(s.epoch > 10, "the table was halved {} times", s.epoch);
+        assert!(remembered > 1_000, "the memo answered {remembered} times");
     }
 
     #[test]
