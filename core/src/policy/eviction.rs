@@ -200,13 +200,13 @@ impl Policy {
         }
     }
 
-    /// Moves a window entry of weight `w` to the back of probation, where it competes for
-    /// admission.
+    /// Moves the window's head `id`, of weight `w`, to the back of probation, where it
+    /// competes for admission (every caller takes the window's oldest entry).
     pub(super) fn window_to_probation(&mut self, id: u32, w: u64) {
         if self.fresh == id {
             self.fresh = self.nodes[id as usize].next;
         }
-        self.window.unlink(&mut self.nodes, id);
+        self.window.unlink_head(&mut self.nodes, id);
         self.window_size -= w;
         self.nodes[id as usize].queue = Queue::Probation;
         self.probation.push_back(&mut self.nodes, id);

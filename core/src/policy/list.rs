@@ -63,6 +63,19 @@ impl List {
         n.next = NIL;
     }
 
+    /// [`unlink`](Self::unlink) for the head `id`, about to be pushed onto another list,
+    /// which sets its links: only its successor and the list change.
+    pub(crate) fn unlink_head(&mut self, nodes: &mut [Node], id: u32) {
+        debug_assert_eq!(self.head, id);
+        let next = nodes[id as usize].next;
+        self.head = next;
+        if next == NIL {
+            self.tail = NIL;
+        } else {
+            nodes[next as usize].prev = NIL;
+        }
+    }
+
     pub(crate) fn move_to_back(&mut self, nodes: &mut [Node], id: u32) {
         if self.tail != id {
             self.unlink(nodes, id);
