@@ -379,7 +379,7 @@ impl Policy {
         // victim's is read afresh: an estimate kept since it entered probation misses what
         // colliding keys added since, and duelling a fresh estimate against such a stale one
         // admitted too much (mean of the 88 trace rows 51.27 -> 51.09%).
-        let victim = self.sketch.frequency_remembered(u64::from(victim.hash));
+        let victim = self.sketch.frequency(u64::from(victim.hash));
         let candidate = candidate.frequency(epoch);
         if candidate > victim {
             true

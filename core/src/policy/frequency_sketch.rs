@@ -51,7 +51,7 @@ pub struct FrequencySketch {
     /// estimate cached at epoch `e` is worth `estimate >> (epoch - e)` now, so callers can
     /// keep estimates without rereading the table.
     epoch: u16,
-    /// The last estimate [`frequency_remembered`](Self::frequency_remembered) read, so the
+    /// The last estimate [`frequency`](Self::frequency) read, so the
     /// same key asked about again (probation's victim, while it wins duel after duel) is
     /// answered without the table. Exact: an increment that touches the key's block, a
     /// halving and a rebuild forget it.
@@ -105,11 +105,17 @@ impl FrequencySketch {
         }
     }
 
-    /// Estimates, in `0..=15`, how often the key with this hash was seen recently, so
-    /// admission can compare a candidate against a victim. It may over-estimate (a
-    /// collision in all four rows) but never under-estimates since the last halving.
-    pub fn frequency(&self, hash: u64) -> u8 {
+    /// A fresh estimate of the key, what [`frequency`](Self::frequency) answers from the table
+    /// (the tests compare the two).
+    #[cfg(test)]
+    pub fn fresh_frequency(&self, hash: u64) -> u8 {
         let (block, counters) = self.locate(hash);
+        self.estimate(block, counters)
+    }
+
+    /// The smallest of a key's four counters, given where [`locate`](Self::locate) puts them.
+    #[inline]
+    fn estimate(&self, block: usize, counters: u32) -> u8 {
         let b = self.block(block);
         let mut min = COUNTER_MAX;
         for row in 0..4 {
@@ -119,18 +125,22 @@ impl FrequencySketch {
         min as u8
     }
 
-    /// [`frequency`](Self::frequency), remembered until the key's counters may have changed:
-    /// admission reads probation's victim afresh for every duel, and the same victim
-    /// usually meets candidate after candidate.
+    /// Estimates, in `0..=15`, how often the key with this hash was seen recently, so
+    /// admission can compare a candidate against a victim. It may over-estimate (a
+    /// collision in all four rows) but never under-estimates since the last halving.
+    /// The last answer is remembered until the key's counters may have changed: admission
+    /// reads probation's victim afresh for every duel, and the same victim usually meets
+    /// candidate after candidate.
     #[inline]
-    pub fn frequency_remembered(&mut self, hash: u64) -> u8 {
+    pub fn frequency(&mut self, hash: u64) -> u8 {
         if self.memo.valid && self.memo.hash == hash {
             return self.memo.estimate;
         }
-        let estimate = self.frequency(hash);
+        let (block, counters) = self.locate(hash);
+        let estimate = self.estimate(block, counters);
         self.memo = Memo {
             hash,
-            block: self.locate(hash).0,
+            block,
             estimate,
             valid: true,
         };
@@ -319,10 +329,10 @@ mod tests {
     fn increments_saturate_at_fifteen() {
         let mut sketch = FrequencySketch::new(512);
         let k = key(42);
-        assert_eq!(sketch.frequency(k), 0);
+        assert_eq!(sketch.fresh_frequency(k), 0);
         for i in 1..=20u8 {
             sketch.increment(k);
-            assert_eq!(sketch.frequency(k), i.min(15));
+            assert_eq!(sketch.fresh_frequency(k), i.min(15));
         }
     }
 
@@ -334,12 +344,12 @@ mod tests {
         }
         for i in 0..1000 {
             assert!(
-                sketch.frequency(key(i)) >= 1,
+                sketch.fresh_frequency(key(i)) >= 1,
                 "count-min never under-estimates"
             );
         }
         let total: u64 = (1000..2000)
-            .map(|i| u64::from(sketch.frequency(key(i))))
+            .map(|i| u64::from(sketch.fresh_frequency(key(i))))
             .sum();
         let mean = total as f64 / 1000.0;
         assert!(mean < 1.0, "mean estimate of unseen keys is {mean}");
@@ -352,12 +362,12 @@ mod tests {
         for _ in 0..15 {
             sketch.increment(hot);
         }
-        assert_eq!(sketch.frequency(hot), 15);
+        assert_eq!(sketch.fresh_frequency(hot), 15);
         let sample_size = sketch.sample_size;
         for i in 0..sample_size {
             sketch.increment(key(1_000_000 + i));
         }
-        let after = sketch.frequency(hot);
+        let after = sketch.fresh_frequency(hot);
         assert!(after <= 7, "frequency after aging is {after}");
         assert!(sketch.size < sample_size);
     }
@@ -389,20 +399,20 @@ mod tests {
         // Same table length: counts survive, the sample period follows the capacity.
         sketch.ensure_capacity(400);
         assert_eq!(sketch.table.len(), 512);
-        assert_eq!(sketch.frequency(k), 2);
+        assert_eq!(sketch.fresh_frequency(k), 2);
 
         sketch.ensure_capacity(10_000);
         assert_eq!(sketch.table.len(), 16_384);
         assert_eq!(sketch.block_mask, 16_384 / 8 - 1);
         assert_eq!(sketch.sample_size, 100_000);
-        assert_eq!(sketch.frequency(k), 0);
+        assert_eq!(sketch.fresh_frequency(k), 0);
         sketch.increment(k);
-        assert_eq!(sketch.frequency(k), 1);
+        assert_eq!(sketch.fresh_frequency(k), 1);
 
         sketch.ensure_capacity(1000);
         assert_eq!(sketch.table.len(), 1024);
         assert_eq!(sketch.sample_size, 10_000);
-        assert_eq!(sketch.frequency(k), 0);
+        assert_eq!(sketch.fresh_frequency(k), 0);
     }
 
     #[test]
@@ -417,7 +427,7 @@ mod tests {
         assert_eq!(sample_size_for(1000), 10_000);
         assert_eq!(sample_size_for(u64::MAX), 10 << 24);
         let tiny = FrequencySketch::new(0);
-        assert_eq!(tiny.frequency(key(1)), 0);
+        assert_eq!(tiny.fresh_frequency(key(1)), 0);
     }
 
     #[test]
@@ -452,7 +462,9 @@ mod tests {
             sketch.increment(e);
         }
         let ordered = (0..pairs)
-            .filter(|&i| sketch.frequency(key(2 * i)) >= sketch.frequency(key(2 * i + 1)))
+            .filter(|&i| {
+                sketch.fresh_frequency(key(2 * i)) >= sketch.fresh_frequency(key(2 * i + 1))
+            })
             .count() as u64;
         assert!(
             ordered * 100 >= pairs * 95,
@@ -486,9 +498,9 @@ mod tests {
                     if rng.below(4) == 0 {
                         asked = k;
                     }
-                    let fresh = s.frequency(asked);
+                    let fresh = s.fresh_frequency(asked);
                     remembered += usize::from(s.memo.valid && s.memo.hash == asked);
-                    assert_eq!(s.frequency_remembered(asked), fresh, "step {step}");
+                    assert_eq!(s.frequency(asked), fresh, "step {step}");
                 }
             }
         }
@@ -506,7 +518,7 @@ mod tests {
                 one.increment(key(i));
             }
             many.increment_by(key(i), n);
-            assert_eq!(one.frequency(key(i)), many.frequency(key(i)));
+            assert_eq!(one.fresh_frequency(key(i)), many.fresh_frequency(key(i)));
             assert_eq!(one.size, many.size);
         }
     }
@@ -516,12 +528,18 @@ mod tests {
         let mut s = FrequencySketch::new(512);
         let start = s.epoch();
         for i in 0..200 {
-            assert_eq!(s.increment_by(key(i % 50), 3), s.frequency(key(i % 50)));
+            assert_eq!(
+                s.increment_by(key(i % 50), 3),
+                s.fresh_frequency(key(i % 50))
+            );
         }
         // Across a halving, the estimate returned is the halved one.
         let mut i = 1_000;
         while s.epoch() == start {
-            assert_eq!(s.increment(key(i % 7_000)), s.frequency(key(i % 7_000)));
+            assert_eq!(
+                s.increment(key(i % 7_000)),
+                s.fresh_frequency(key(i % 7_000))
+            );
             i += 1;
         }
         assert_eq!(s.epoch(), start.wrapping_add(1));
