@@ -161,20 +161,25 @@ impl Policy {
             self.second_chance_in_window(candidate);
             return false;
         }
-        self.window_to_probation(candidate, 1);
         let victim = self.probation.head;
-        if victim != candidate && self.take_refs(victim, ext) > 0 {
-            self.promote(victim, 1);
-            self.evict_from_main(1, out, ext);
-            return true;
-        }
-        if victim == candidate {
+        if victim == NIL || self.take_refs(victim, ext) > 0 {
+            // No victim (the candidate would be its own), or one hit since it entered
+            // probation: the general path takes over where it would.
+            self.window_to_probation(candidate, 1);
+            if victim != NIL {
+                self.promote(victim, 1);
+            }
             self.evict_from_main(1, out, ext);
             return true;
         }
         let (loser, ghost) = if self.admit(candidate, victim) {
+            self.window_to_probation(candidate, 1);
+            self.probation.unlink(&mut self.nodes, victim);
             (victim, Ghost::Evicted)
         } else {
+            // A rejected candidate leaves from the window: moving it to probation's back and
+            // unlinking it from there would end in the same state.
+            self.leave_window(candidate, 1);
             (candidate, Ghost::Rejected)
         };
         let cap = self.ghost_capacity();
@@ -185,7 +190,6 @@ impl Policy {
             gen: self.gen_of(loser),
             weight: 1,
         });
-        self.probation.unlink(&mut self.nodes, loser);
         self.forget_unlinked(loser, 1);
         true
     }
@@ -203,13 +207,19 @@ impl Policy {
     /// Moves the window's head `id`, of weight `w`, to the back of probation, where it
     /// competes for admission (every caller takes the window's oldest entry).
     pub(super) fn window_to_probation(&mut self, id: u32, w: u64) {
+        self.leave_window(id, w);
+        self.nodes[id as usize].queue = Queue::Probation;
+        self.probation.push_back(&mut self.nodes, id);
+    }
+
+    /// Takes the window's head `id`, of weight `w`, out of the window, for another queue
+    /// to link it (or for it to leave the cache).
+    fn leave_window(&mut self, id: u32, w: u64) {
         if self.fresh == id {
             self.fresh = self.nodes[id as usize].next;
         }
         self.window.unlink_head(&mut self.nodes, id);
         self.window_size -= w;
-        self.nodes[id as usize].queue = Queue::Probation;
-        self.probation.push_back(&mut self.nodes, id);
     }
 
     /// Moves a probation entry of weight `w` that was hit to protected, as an exact SLRU
