@@ -174,7 +174,7 @@ impl Policy {
         }
         let (loser, ghost) = if self.admit(candidate, victim) {
             self.window_to_probation(candidate, 1);
-            self.probation.unlink(&mut self.nodes, victim);
+            self.probation.unlink_head(&mut self.nodes, victim);
             (victim, Ghost::Evicted)
         } else {
             // A rejected candidate leaves from the window: moving it to probation's back and

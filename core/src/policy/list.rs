@@ -63,8 +63,8 @@ impl List {
         n.next = NIL;
     }
 
-    /// [`unlink`](Self::unlink) for the head `id`, about to be pushed onto another list,
-    /// which sets its links: only its successor and the list change.
+    /// [`unlink`](Self::unlink) for the head `id`, about to be pushed onto another list
+    /// (which sets its links) or freed: only its successor and the list change.
     pub(crate) fn unlink_head(&mut self, nodes: &mut [Node], id: u32) {
         debug_assert_eq!(self.head, id);
         let next = nodes[id as usize].next;
