@@ -277,7 +277,7 @@ where
 
     #[inline]
     pub(crate) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
-        self.inner.hasher.hash_one(key)
+        crate::key_hash::map_hash(&self.inner.hasher, key)
     }
 
     #[inline]

@@ -9,6 +9,7 @@ mod clock;
 mod entry;
 mod expiry;
 mod iter;
+mod key_hash;
 mod listener;
 mod loader;
 mod loading;

@@ -255,7 +255,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         }
         let slots = &self.slots;
         self.table.insert_unique(hash, local, |&i| {
-            hasher.hash_one(&slots[i as usize].as_ref().expect("live").key)
+            crate::key_hash::map_hash(hasher, &slots[i as usize].as_ref().expect("live").key)
         });
         (local, gen)
     }
@@ -274,7 +274,9 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     fn rebuild_index<S: BuildHasher>(&mut self, hasher: &S) {
         let len = self.table.len();
         let slots = &self.slots;
-        let hash_of = |&i: &u32| hasher.hash_one(&slots[i as usize].as_ref().expect("live").key);
+        let hash_of = |&i: &u32| {
+            crate::key_hash::map_hash(hasher, &slots[i as usize].as_ref().expect("live").key)
+        };
         let mut table = HashTable::with_capacity(len + len * 3 / 4 + 1);
         // Copied, not drained: should a key's `Hash` panic, the old index is still whole.
         for &i in self.table.iter() {
@@ -350,8 +352,8 @@ mod tests {
         let mut s: Shard<u64, u64> = Shard::default();
         let h = crate::RandomState::default();
         s.next_gen = crate::policy::ANY_GEN - 1;
-        let (_, g1) = s.insert_new(&h, h.hash_one(1u64), stored(1), 1);
-        let (_, g2) = s.insert_new(&h, h.hash_one(2u64), stored(2), 1);
+        let (_, g1) = s.insert_new(&h, crate::key_hash::map_hash(&h, &1u64), stored(1), 1);
+        let (_, g2) = s.insert_new(&h, crate::key_hash::map_hash(&h, &2u64), stored(2), 1);
         assert_eq!((g1, g2), (crate::policy::ANY_GEN - 1, 1));
     }
 
@@ -365,18 +367,26 @@ mod tests {
         let h = crate::RandomState::default();
         let mut live: std::collections::VecDeque<(u64, u32)> = Default::default();
         for k in 0..480u64 {
-            live.push_back((k, s.insert_new(&h, h.hash_one(k), stored(k), 1).0));
+            live.push_back((
+                k,
+                s.insert_new(&h, crate::key_hash::map_hash(&h, &k), stored(k), 1)
+                    .0,
+            ));
         }
         let size = s.table.allocation_size();
         for k in 480..500_000u64 {
             let (old, local) = live.pop_front().expect("live entries");
-            s.remove_at(h.hash_one(old), local);
-            live.push_back((k, s.insert_new(&h, h.hash_one(k), stored(k), 1).0));
+            s.remove_at(crate::key_hash::map_hash(&h, &old), local);
+            live.push_back((
+                k,
+                s.insert_new(&h, crate::key_hash::map_hash(&h, &k), stored(k), 1)
+                    .0,
+            ));
         }
         // Without the rebuild hashbrown doubles it (5,136 -> 10,256 bytes here).
         assert_eq!(s.table.allocation_size(), size, "the index kept its size");
         for &(k, local) in &live {
-            assert_eq!(s.find(h.hash_one(k), &k), Some(local));
+            assert_eq!(s.find(crate::key_hash::map_hash(&h, &k), &k), Some(local));
         }
     }
 
@@ -391,13 +401,13 @@ mod tests {
     fn weights_are_kept_only_once_some_entry_weighs_other_than_one() {
         let mut s: Shard<u64, u64> = Shard::default();
         let h = crate::RandomState::default();
-        let (a, ga) = s.insert_new(&h, h.hash_one(1u64), stored(1), 1);
+        let (a, ga) = s.insert_new(&h, crate::key_hash::map_hash(&h, &1u64), stored(1), 1);
         assert!(s.weights.is_empty());
-        let (b, gb) = s.insert_new(&h, h.hash_one(2u64), stored(2), 7);
+        let (b, gb) = s.insert_new(&h, crate::key_hash::map_hash(&h, &2u64), stored(2), 7);
         assert_ne!(ga, gb);
         assert_eq!((s.weight(a), s.weight(b)), (1, 7));
-        assert_eq!(s.remove_at(h.hash_one(2u64), b).1, 7);
-        let (c, gc) = s.insert_new(&h, h.hash_one(3u64), stored(3), 1);
+        assert_eq!(s.remove_at(crate::key_hash::map_hash(&h, &2u64), b).1, 7);
+        let (c, gc) = s.insert_new(&h, crate::key_hash::map_hash(&h, &3u64), stored(3), 1);
         assert_eq!(c, b, "the freed slot is reused");
         assert_ne!(gc, gb, "with another generation");
         assert!(s.live_at(c, gb).is_none() && s.live_at(c, gc).is_some());
@@ -416,15 +426,15 @@ mod tests {
     fn times_are_kept_only_once_some_entry_has_them() {
         let mut s: Shard<u64, u64> = Shard::default();
         let h = crate::RandomState::default();
-        let (a, _) = s.insert_new(&h, h.hash_one(1u64), stored(1), 1);
+        let (a, _) = s.insert_new(&h, crate::key_hash::map_hash(&h, &1u64), stored(1), 1);
         s.set_times(a, NEVER, 0);
         assert!(s.times.is_empty());
-        let (b, _) = s.insert_new(&h, h.hash_one(2u64), stored(2), 1);
+        let (b, _) = s.insert_new(&h, crate::key_hash::map_hash(&h, &2u64), stored(2), 1);
         s.set_times(b, 500, 7);
         assert_eq!((s.deadline(a), s.written(a)), (NEVER, 0));
         assert_eq!((s.deadline(b), s.written(b)), (500, 7));
-        s.remove_at(h.hash_one(2u64), b);
-        let (c, _) = s.insert_new(&h, h.hash_one(3u64), stored(3), 1);
+        s.remove_at(crate::key_hash::map_hash(&h, &2u64), b);
+        let (c, _) = s.insert_new(&h, crate::key_hash::map_hash(&h, &3u64), stored(3), 1);
         assert_eq!(c, b, "the freed slot is reused");
         s.set_times(c, NEVER, 0);
         assert_eq!(

@@ -212,3 +212,42 @@ fn try_for_each_entry_visits_without_cloning() {
     }));
     assert_eq!(sum, 45);
 }
+
+/// A key that counts how often it is hashed.
+#[derive(Clone, PartialEq, Eq)]
+struct CountedKey(u64);
+
+static HASHES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl std::hash::Hash for CountedKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        HASHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.0.hash(state);
+    }
+}
+
+/// Evicting a victim does not hash (or read) its key again: the policy's copy of its hash
+/// finds its index entry. Each insert into a full cache hashes the new key once, with one
+/// global policy (1,000 entries) and with a policy per shard (4,096). One shard each: in
+/// small shards an index rebuild (which rehashes every key, rarely) would blur the count.
+#[test]
+fn an_insert_that_evicts_hashes_only_the_new_key() {
+    for capacity in [1_000u64, 4_096] {
+        let cache: Cache<CountedKey, u64> =
+            Cache::builder().max_capacity(capacity).shards(1).build();
+        for k in 0..capacity {
+            cache.insert(CountedKey(k), k);
+        }
+        cache.run_pending_tasks();
+        let before = HASHES.load(std::sync::atomic::Ordering::Relaxed);
+        for k in capacity..capacity + 500 {
+            cache.insert(CountedKey(k), k);
+        }
+        let hashed = HASHES.load(std::sync::atomic::Ordering::Relaxed) - before;
+        assert_eq!(cache.entry_count(), capacity, "capacity {capacity}");
+        assert_eq!(
+            hashed, 500,
+            "capacity {capacity}: hashes for 500 inserts with eviction"
+        );
+    }
+}

@@ -174,7 +174,7 @@ where
         for v in victims.drain(..) {
             let (idx, local) = self.split_id(v.id);
             let mut s = self.inner.shards[idx].0.write();
-            self.evict_if_live(&mut s, local, v.gen, tally, removed);
+            self.evict_if_live(&mut s, local, &v, tally, removed);
         }
         policy.restore_victims(victims);
         let mut ext = |id: u32, gen: u32| self.take_hits(id, gen);
@@ -182,18 +182,19 @@ where
         more || budget == usize::MAX && !self.inner.reads.is_empty()
     }
 
-    /// Removes the policy's size victim from `shard` if its slot still holds that generation
-    /// (a stale decision, about an entry replaced or removed meanwhile, is dropped).
+    /// Removes the policy's size victim `v` from `shard`, where it is in slot `local`, if the
+    /// slot still holds that generation (a stale decision, about an entry replaced or removed
+    /// meanwhile, is dropped). The victim's hash finds its index entry: its key is not read.
     pub(super) fn evict_if_live(
         &self,
         shard: &mut Shard<K, V>,
         local: u32,
-        gen: u32,
+        v: &crate::policy::Victim,
         tally: &mut Tally,
         removed: &mut Pending<K, V>,
     ) {
-        if shard.live_at(local, gen).is_some() {
-            let hash = self.hash(&shard.stored(local).key);
+        if shard.live_at(local, v.gen).is_some() {
+            let hash = crate::key_hash::from_policy_hash(v.hash);
             let (e, weight) = shard.remove_at(hash, local);
             tally.evicted(weight);
             removed.push((e.key, e.value, RemovalCause::Size));
@@ -219,7 +220,7 @@ where
         }
         let deadline = shard.deadline(local);
         if deadline <= now {
-            let hash = self.hash(&shard.stored(local).key);
+            let hash = crate::key_hash::from_policy_hash(v.hash);
             let (e, weight) = shard.remove_at(hash, local);
             policy.record_remove(v.id, v.gen);
             tally.evicted(weight);
@@ -256,7 +257,7 @@ where
             shard.live_at(id, gen).map_or(0, Stored::take_hits)
         });
         for v in victims.drain(..) {
-            self.evict_if_live(shard, v.id, v.gen, tally, removed);
+            self.evict_if_live(shard, v.id, &v, tally, removed);
         }
         policy.restore_victims(victims);
         policy.climb(&mut |id, gen| shard.live_at(id, gen).map_or(0, Stored::take_hits));

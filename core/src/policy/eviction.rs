@@ -123,6 +123,7 @@ impl Policy {
             id,
             gen: self.gen_of(id),
             weight,
+            hash: self.nodes[id as usize].hash,
         });
         // Victims come from the queues: live, whatever their generation.
         self.drop_node(id, weight);
@@ -189,6 +190,7 @@ impl Policy {
             id: loser,
             gen: self.gen_of(loser),
             weight: 1,
+            hash: self.nodes[loser as usize].hash,
         });
         self.forget_unlinked(loser, 1);
         true

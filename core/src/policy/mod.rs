@@ -60,6 +60,9 @@ pub(crate) struct Victim {
     pub(crate) id: u32,
     pub(crate) gen: u32,
     pub(crate) weight: u32,
+    /// The key's hash as the policy keeps it, from which the map rebuilds its own (see
+    /// `key_hash`) to remove the entry without reading its key.
+    pub(crate) hash: u32,
 }
 
 /// Where an eviction puts its victims: the map's buffer keeps generations and weights (it
@@ -552,6 +555,7 @@ impl Policy {
                     id,
                     gen: gens.as_ref().map_or(ANY_GEN, |g| g[id as usize]),
                     weight: weights.get(id as usize),
+                    hash: n.hash,
                 });
             }
         })
