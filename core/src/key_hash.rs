@@ -2,27 +2,38 @@
 //! rebuild it: a victim the policy names is then removed from its shard's index without
 //! reading its key again (for a `String` key, a load of cold heap data and its hashing).
 //!
-//! The policy keeps `fold(hash)` (both halves xored, see `policy::fold`). The map's hash is
-//! `hi << 32 | (lo ^ hi)` with `lo` the folded hasher output and `hi` a mix of `lo`, so
-//! folding it gives back `lo`, and `lo` gives back the whole hash. The index's bucket (low
-//! bits), its tag (top seven bits) and the shard (bits 48 and up) all still depend on every
-//! bit of `lo`. Keys whose hasher outputs fold to the same 32 bits share one map hash, and
-//! their lookups compare keys, as on any collision.
+//! The map's hash is the low half of the hasher's output times an odd constant, and the
+//! policy's hash that low half (recovered with the constant's inverse): one multiplication
+//! each way. The index's bucket (low bits) follows the low half's low bits, its tag (top
+//! seven bits) and the shard (bits 48 and up) depend on all 32. Keys whose hasher outputs
+//! share their low half share one map hash, and their lookups compare keys, as on any
+//! collision.
 
 use std::hash::{BuildHasher, Hash};
+
+/// Spreads 32 bits over 64 (the golden ratio's odd 64-bit fraction).
+const SPREAD: u64 = 0x9E37_79B9_7F4A_7C15;
+/// `SPREAD`'s inverse modulo 2^64: undoes the spreading.
+const UNSPREAD: u64 = 0xF1DE_83E1_9937_733D;
 
 /// The map's hash of `key` (see the module).
 #[inline]
 pub(crate) fn map_hash<S: BuildHasher, Q: Hash + ?Sized>(hasher: &S, key: &Q) -> u64 {
-    let full = hasher.hash_one(key);
-    from_policy_hash((full ^ (full >> 32)) as u32)
+    from_policy_hash(hasher.hash_one(key) as u32)
 }
 
-/// The map's hash of the key whose policy hash (its map hash folded) is `lo`.
+/// The map's hash of the key whose policy hash is `h`.
 #[inline]
-pub(crate) fn from_policy_hash(lo: u32) -> u64 {
-    let hi = (u64::from(lo).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32;
-    (u64::from(hi) << 32) | u64::from(lo ^ hi)
+pub(crate) fn from_policy_hash(h: u32) -> u64 {
+    u64::from(h).wrapping_mul(SPREAD)
+}
+
+/// The 32 bits of a hash the policy keeps: the map's hash spread back (see the module), and
+/// for the hashes a [`SlotPolicy`](crate::SlotPolicy) host passes, a bijection of their low
+/// 32 bits.
+#[inline]
+pub(crate) fn policy_hash(hash: u64) -> u32 {
+    hash.wrapping_mul(UNSPREAD) as u32
 }
 
 #[cfg(test)]
@@ -30,12 +41,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn spreading_is_undone() {
+        assert_eq!(SPREAD.wrapping_mul(UNSPREAD), 1);
+    }
+
+    #[test]
     fn the_policy_hash_rebuilds_the_map_hash() {
         let hasher = crate::RandomState::default();
         for k in 0..10_000u64 {
             let m = map_hash(&hasher, &k);
-            let folded = (m ^ (m >> 32)) as u32;
-            assert_eq!(from_policy_hash(folded), m);
+            assert_eq!(from_policy_hash(policy_hash(m)), m);
         }
     }
 

@@ -40,7 +40,8 @@ impl SlotPolicy {
     }
 
     /// A new entry in `slot` (a miss that was filled). `hash` feeds the frequency sketch: pass
-    /// a hash of the key, stable for the key's lifetime. `deadline` is `None` for no expiry.
+    /// a hash of the key, stable for the key's lifetime, whose low 32 bits are well mixed
+    /// (only they are kept). `deadline` is `None` for no expiry.
     pub fn insert(&mut self, slot: u32, hash: u64, weight: u32, deadline: Option<u64>) {
         self.policy
             .record_add(slot, ANY_GEN, hash, weight, deadline.unwrap_or(NEVER));

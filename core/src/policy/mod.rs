@@ -315,7 +315,7 @@ impl Policy {
     /// the map, so they arrive together instead of one after another.
     pub(crate) fn prefetch_add(&self, hash: u64) {
         if self.kind == EvictionPolicy::TinyLfu && self.worth_prefetching() {
-            let hash = fold(hash);
+            let hash = crate::key_hash::policy_hash(hash);
             self.ghosts.prefetch(hash);
             self.sketch.prefetch(u64::from(hash));
         }
@@ -323,7 +323,7 @@ impl Policy {
 
     /// A new entry (a miss that was filled).
     pub(crate) fn record_add(&mut self, id: u32, gen: u32, hash: u64, weight: u32, deadline: u64) {
-        let hash = fold(hash);
+        let hash = crate::key_hash::policy_hash(hash);
         let idx = id as usize;
         if idx >= self.nodes.len() {
             self.nodes.resize(idx + 1, Node::FREE);
@@ -604,12 +604,6 @@ impl List {
     }
 }
 
-/// The 32 bits of a key's hash the policy keeps: both halves folded, so whichever half the
-/// map's hasher mixes best still counts.
-fn fold(hash: u64) -> u32 {
-    (hash ^ (hash >> 32)) as u32
-}
-
 fn seed() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
@@ -675,7 +669,8 @@ mod tests {
                 let hash = 5000 + u64::from(id);
                 p.record_add(id, 1, hash, 1, NEVER);
                 for _ in 0..8 {
-                    p.sketch.increment(u64::from(fold(hash)));
+                    p.sketch
+                        .increment(u64::from(crate::key_hash::policy_hash(hash)));
                 }
             }
             assert!(run(&mut p).is_empty());
