@@ -139,6 +139,8 @@ pub(crate) struct Inner<K, V, S> {
     /// taking the shard's lock (see `prefetch_entry`).
     slot_bases: Box<[AtomicUsize]>,
     shard_bits: u32,
+    /// `shards.len() - 1`, kept so that picking a shard is one `and`.
+    shard_mask: usize,
     pub(crate) hasher: S,
     policy: Mutex<Policy>,
     status: AtomicU8,
@@ -250,6 +252,7 @@ where
                     .collect(),
                 slot_bases: (0..shard_count).map(|_| AtomicUsize::new(0)).collect(),
                 shard_bits: shard_count.trailing_zeros(),
+                shard_mask: shard_count - 1,
                 hasher,
                 policy: Mutex::new(policy),
                 status: AtomicU8::new(IDLE),
@@ -282,7 +285,7 @@ where
 
     #[inline]
     pub(crate) fn shard_index(&self, hash: u64) -> usize {
-        ((hash >> 48) as usize) & ((1usize << self.inner.shard_bits) - 1)
+        ((hash >> 48) as usize) & self.inner.shard_mask
     }
 
     #[inline]
