@@ -251,3 +251,50 @@ fn an_insert_that_evicts_hashes_only_the_new_key() {
         );
     }
 }
+
+/// An entry heavier than the admission window's share (1% of the bound) is readable as soon as
+/// its insert returns, whatever the layout: such entries once went straight from the window to
+/// a duel with the popular entries and lost it. One heavier than the whole bound still goes.
+#[test]
+fn a_heavy_entry_just_written_is_readable_at_once() {
+    for shards in [1, 4] {
+        let (cache, log) = logged(
+            Cache::builder()
+                .max_capacity(1000)
+                .shards(shards)
+                .weigher(|_, v: &u64| (1 + v % 50) as u32),
+        );
+        for _ in 0..5 {
+            for k in 0..300 {
+                cache.insert(k, k);
+                cache.get(&k);
+            }
+        }
+        for k in 1000..20_000 {
+            cache.insert(k, k);
+            assert_eq!(
+                cache.get(&k),
+                Some(k),
+                "{k} gone after its insert ({shards} shards)"
+            );
+            assert!(cache.weighted_size() <= 1000);
+        }
+        assert!(
+            log.lock()
+                .unwrap()
+                .iter()
+                .all(|&(_, _, c)| matches!(c, RemovalCause::Size | RemovalCause::Replaced)),
+            "entries leave by size (or were replaced by the warm-up's rewrites)"
+        );
+        let (big_cache, big_log) = logged(
+            Cache::builder()
+                .max_capacity(10)
+                .shards(shards)
+                .weigher(|_, v: &u64| *v as u32),
+        );
+        big_cache.insert(1, 11);
+        big_cache.run_pending_tasks();
+        assert_eq!(big_cache.get(&1), None);
+        assert_eq!(*big_log.lock().unwrap(), vec![(1, 11, RemovalCause::Size)]);
+    }
+}

@@ -319,6 +319,34 @@ static void test_default_weigher(void) {
     cortado_cache_free(c);
 }
 
+/* A value heavier than the admission window's share (1% of the bound) is readable as soon as
+ * its insert returns: such values once went straight to a duel with the popular entries and
+ * lost it. */
+static void test_heavy_value_is_readable_at_once(void) {
+    cortado_builder *b = cortado_builder_new();
+    CHECK_OK(cortado_builder_max_weight(b, 1000, NULL, NULL, NULL));
+    cortado_cache *c = build_with(b);
+    cortado_builder_free(b);
+    char key[16];
+    for (int round = 0; round < 5; round++) {
+        for (int i = 0; i < 100; i++) {
+            snprintf(key, sizeof key, "hot%03d", i);
+            CHECK_OK(cortado_cache_insert(c, S(key), S("x")));
+            expect_get(c, key, "x");
+        }
+    }
+    const char *heavy = "0123456789012345678901234567890123456789"; /* weighs 40 + key */
+    for (int i = 0; i < 2000; i++) {
+        snprintf(key, sizeof key, "new%05d", i);
+        CHECK_OK(cortado_cache_insert(c, S(key), S(heavy)));
+        expect_get(c, key, heavy);
+        uint64_t weight = 0;
+        CHECK_OK(cortado_cache_weighted_size(c, &weight));
+        CHECK(weight <= 1000);
+    }
+    cortado_cache_free(c);
+}
+
 static void test_statistics(void) {
     cortado_builder *b = cortado_builder_new();
     CHECK_OK(cortado_builder_max_capacity(b, 1));
@@ -572,6 +600,7 @@ int main(void) {
     RUN(test_adopted_buffer_is_freed_after_the_cache);
     RUN(test_sizes_and_capacity);
     RUN(test_default_weigher);
+    RUN(test_heavy_value_is_readable_at_once);
     RUN(test_statistics);
     RUN(test_time_to_live);
     RUN(test_time_to_idle);

@@ -239,10 +239,14 @@ impl Policy {
     pub(super) fn evict_from_window(&mut self, ext: &mut impl FnMut(u32, u32) -> u8) -> usize {
         let mut candidates = 0;
         let mut chances = 0;
+        let spared = self.spared();
         while self.window_size > self.window_maximum {
             let Some(id) = self.window.head_id() else {
                 break;
             };
+            if id == spared {
+                break;
+            }
             if id != self.fresh && chances < SECOND_CHANCES && self.take_refs(id, ext) > 0 {
                 chances += 1;
                 self.second_chance_in_window(id);
@@ -252,6 +256,22 @@ impl Policy {
             candidates += 1;
         }
         candidates
+    }
+
+    /// The window's most recent entry (the one just written, unless a hit moved another behind
+    /// it), which eviction takes from the window last, even when it alone outweighs the
+    /// window's share: a value just written is readable at once in a weighted cache too (an
+    /// entry heavier than the window's share otherwise went straight to a duel it usually
+    /// lost, so `insert(k, v)` then `get(&k)` missed). Main makes room for it instead. Not
+    /// spared: an entry heavier than the whole bound, which leaves at once. With all weights 1
+    /// the window's share (at least 1) always holds it, so this changes no decision there.
+    fn spared(&self) -> u32 {
+        let id = self.window.tail;
+        if id != NIL && u64::from(self.weight(id)) <= self.bound() {
+            id
+        } else {
+            NIL
+        }
     }
 
     /// Caffeine's duel: the newest candidate from the window against probation's LRU victim,
@@ -274,6 +294,7 @@ impl Policy {
         let mut candidate = self.probation.tail;
         let mut chances = 0;
         let bound = self.bound();
+        let spared = self.spared();
         while self.weighted_size > bound {
             // Probation's victim was hit since it entered: promote it, as an exact SLRU would
             // have on the hit, and take the next one.
@@ -292,6 +313,9 @@ impl Policy {
             if candidates == 0 && !candidate_from_window {
                 candidate = self.window.head;
                 candidate_from_window = true;
+            }
+            if candidate_from_window && candidate == spared {
+                candidate = NIL;
             }
             if candidate == NIL && victim == NIL {
                 match victim_queue {
