@@ -82,6 +82,24 @@ def test_expire_after(clock: ManualClock) -> None:
     assert "user" not in c
 
 
+def test_a_deadline_a_read_sets_is_reclaimed_on_time(clock: ManualClock) -> None:
+    class ShortOnRead:
+        def on_read(self, key: str, value: int, remaining: Optional[float]) -> float:
+            return 0.3
+
+    gone: list[tuple[str, int, str]] = []
+    c: Cache[str, int] = Cache(
+        10, expire_after=ShortOnRead(), clock=clock, eviction_listener=lambda k, v, cause: gone.append((k, v, cause))
+    )
+    c["a"] = 1  # no deadline until read
+    assert c["a"] == 1  # now 0.3 s
+    clock.advance(0.31)
+    c.run_pending_tasks()
+    # Reclaimed by maintenance and reported, not left counted until evicted for size.
+    assert len(c) == 0 and c.entry_count == 0
+    assert gone == [("a", 1, RemovalCause.EXPIRED)]
+
+
 def test_expire_after_partial_and_errors(clock: ManualClock, unraisable: list) -> None:
     class OnlyCreate:
         def on_create(self, key: str, value: int) -> float:

@@ -447,20 +447,34 @@ where
         };
         let at = self.inner.clock.instant_at(now);
         if let Some(d) = exp.expire_after_read(key, value, at, remaining(deadline, now)) {
-            let deadline = deadline_after(now, d);
-            let shard = self.inner.shards[idx].0.read();
-            if shard.live_at(local, gen).is_some() {
-                if let Some(t) = shard.times_at(local) {
-                    t.deadline.store(deadline, Ordering::Relaxed);
-                    return;
-                }
-                // No times stored for this shard yet: the first deadline needs the write lock.
-                drop(shard);
-                let mut shard = self.inner.shards[idx].0.write();
+            let new = deadline_after(now, d);
+            if new >= deadline {
+                // Later (or the same): the timer wheel fires at the old deadline, and
+                // maintenance then finds the new one and reschedules.
+                let shard = self.inner.shards[idx].0.read();
                 if shard.live_at(local, gen).is_some() {
-                    let written = shard.written(local);
-                    shard.set_times(local, deadline, written);
+                    if let Some(t) = shard.times_at(local) {
+                        t.deadline.store(new, Ordering::Relaxed);
+                    }
                 }
+                return;
+            }
+            // Earlier, or a first deadline: the policy must learn of it, or maintenance would
+            // not reclaim the entry when it expires (it stayed counted, unreported, until
+            // evicted for size). That takes the write lock, as every write to the policy does.
+            let mut shard = self.inner.shards[idx].0.write();
+            if shard.live_at(local, gen).is_some() {
+                let written = shard.written(local);
+                shard.set_times(local, new, written);
+                self.log_op(
+                    &mut shard,
+                    idx,
+                    WriteOp::Reschedule {
+                        local,
+                        gen,
+                        deadline: new,
+                    },
+                );
             }
         }
     }
@@ -828,6 +842,15 @@ fn event_with(op: WriteOp, id: impl Fn(u32) -> u32) -> Event {
             deadline,
         },
         WriteOp::Remove { local, gen } => Event::Remove { id: id(local), gen },
+        WriteOp::Reschedule {
+            local,
+            gen,
+            deadline,
+        } => Event::Reschedule {
+            id: id(local),
+            gen,
+            deadline,
+        },
     }
 }
 

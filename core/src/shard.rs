@@ -93,6 +93,14 @@ pub(crate) enum WriteOp {
         local: u32,
         gen: u32,
     },
+    /// The entry's deadline moved earlier than the one the policy has (a per-entry expiry on
+    /// read): the timer wheel must fire then. (Later deadlines need no event: the wheel fires
+    /// at the old one and maintenance reschedules.)
+    Reschedule {
+        local: u32,
+        gen: u32,
+        deadline: u64,
+    },
 }
 
 /// The shard's state, behind its `RwLock`.

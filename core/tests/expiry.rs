@@ -141,3 +141,68 @@ fn time_to_idle_extended_by_reads_only() {
     assert_eq!(cache.peek(&2), None);
     assert_eq!(cache.entry_count(), 1);
 }
+
+/// Sets a lifetime on every read: 300 ms for even values, none (keep) for odd ones; creation
+/// gives values over 100 a lifetime of that many ms.
+struct ShortenOnRead;
+
+impl Expiry<u32, u32> for ShortenOnRead {
+    fn expire_after_create(&self, _: &u32, v: &u32, _: Instant) -> Option<Duration> {
+        (*v > 100).then(|| Duration::from_millis(u64::from(*v)))
+    }
+    fn expire_after_read(
+        &self,
+        _: &u32,
+        v: &u32,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        (*v % 2 == 0).then(|| Duration::from_millis(300))
+    }
+}
+
+/// A read that gives an entry its first deadline, or an earlier one, is a change maintenance
+/// must act on: such entries were never reclaimed (still counted, never reported) until
+/// evicted for size.
+#[test]
+fn a_deadline_set_or_shortened_by_a_read_is_reclaimed_on_time() {
+    for shards in [None, Some(1)] {
+        for policy in [
+            cortado::EvictionPolicy::TinyLfu,
+            cortado::EvictionPolicy::Lru,
+        ] {
+            let (clock, m) = mock();
+            let log = Arc::new(Mutex::new(Vec::new()));
+            let l = Arc::clone(&log);
+            let mut b = Cache::builder()
+                .max_capacity(100)
+                .eviction_policy(policy)
+                .clock(clock)
+                .expire_after(ShortenOnRead)
+                .eviction_listener(move |k, _, c| l.lock().unwrap().push((k, c)));
+            if let Some(n) = shards {
+                b = b.shards(n);
+            }
+            let cache: Cache<u32, u32> = b.build();
+            cache.insert(1, 2); // no deadline
+            cache.insert(2, 1000); // 1000 ms
+            cache.insert(3, 3); // no deadline, and reads keep it
+            assert_eq!(cache.get(&1), Some(2)); // now 300 ms
+            assert_eq!(cache.get(&2), Some(1000)); // now 300 ms
+            assert_eq!(cache.get(&3), Some(3));
+            m.increment(Duration::from_millis(299));
+            cache.run_pending_tasks();
+            assert_eq!(cache.entry_count(), 3);
+            m.increment(Duration::from_millis(1));
+            cache.run_pending_tasks();
+            assert_eq!(cache.entry_count(), 1, "{policy:?}, {shards:?} shards");
+            let mut gone = log.lock().unwrap().clone();
+            gone.sort_unstable_by_key(|&(k, _)| k);
+            assert_eq!(
+                gone,
+                vec![(1, RemovalCause::Expired), (2, RemovalCause::Expired)]
+            );
+            assert_eq!(cache.get(&3), Some(3));
+        }
+    }
+}

@@ -1,11 +1,16 @@
 //! Model-based property test: random operation sequences on a mock clock, checked against a
-//! simple model of what may and may not be observed.
+//! simple model of what may and may not be observed: a value read is the key's latest and
+//! still live, a value just written is readable, the bound holds after maintenance, and every
+//! value ever written is either present or was reported to the listener exactly once, with a
+//! cause its history allows. The cache is built in several shapes (policies, one shard or the
+//! default, weights, time-to-live, time-to-idle, per-entry expiry).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cortado::{Cache, EvictionPolicy, RemovalCause};
+use cortado::quanta::Instant;
+use cortado::{Cache, CompResult, EvictionPolicy, Expiry, RemovalCause};
 use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
@@ -15,6 +20,8 @@ enum Op {
     Get(u8),
     /// `get_with`: the value present, or a new one loaded (and inserted) for the key.
     GetWith(u8),
+    /// `entry(k).and_compute_with`: removes, replaces or keeps what it finds, by its value.
+    Compute(u8),
     Peek(u8),
     Remove(u8),
     Advance(u16),
@@ -29,6 +36,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (any::<u8>(), 1..2000u16).prop_map(|(k, t)| Op::InsertTtl(k % 40, t)),
         6 => any::<u8>().prop_map(|k| Op::Get(k % 40)),
         2 => any::<u8>().prop_map(|k| Op::GetWith(k % 40)),
+        2 => any::<u8>().prop_map(|k| Op::Compute(k % 40)),
         1 => any::<u8>().prop_map(|k| Op::Peek(k % 40)),
         2 => any::<u8>().prop_map(|k| Op::Remove(k % 40)),
         2 => (0..1500u16).prop_map(Op::Advance),
@@ -38,54 +46,165 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// What the model knows of each key's latest value: its id and deadline (ms, u64::MAX if none).
-#[derive(Clone, Copy)]
-struct Latest {
-    id: u64,
-    deadline: u64,
-    /// When it was written (ms), for the time-to-live a read cannot extend.
-    written: u64,
-    /// Whether it was written with a time-to-live of its own, which reads do not extend.
-    own: bool,
-}
-
-/// How the cache under test is built, beyond its bound, policy and time-to-live.
+/// How the cache under test is built.
 #[derive(Clone, Copy, Default)]
 struct Shape {
+    max: u64,
+    policy: EvictionPolicy,
+    /// Time-to-live (ms).
+    ttl: Option<u64>,
+    /// Time-to-idle (ms): reads (not peeks) push an entry's deadline out.
+    tti: Option<u64>,
+    /// Per-entry expiry by [`ById`].
+    expiry: bool,
     /// One shard: its policy lives under the shard's lock (the layout of the bindings and of
     /// large caches), not in the cache-wide policy the default shards of a small cache share.
     one_shard: bool,
     /// Weighs each value at `id % 4` (0 pins an entry), bounding the total weight instead of
     /// the count.
     weighted: bool,
-    /// A time-to-idle (ms): reads (not peeks) push an entry's deadline out.
-    tti: Option<u64>,
 }
 
-/// Checks that `v`, read for `k` at `now_ms`, is the key's latest value and still live; returns
-/// what the model knows of it.
-fn checked_read(latest: &mut HashMap<u64, Latest>, k: u64, v: u64, now_ms: u64) -> &mut Latest {
-    let l = latest.get_mut(&k).expect("a value for a key never written");
-    assert_eq!(v, l.id, "stale value for {k}");
-    assert!(now_ms < l.deadline, "expired value returned for {k}");
-    l
+/// Per-entry expiry decided by the value (an id): some values get a lifetime of their own on
+/// creation, reads of even values and updates to values of 1 mod 4 set a new one, the rest keep
+/// what they have. [`Rules`] mirrors it.
+struct ById;
+
+impl ById {
+    fn create(id: u64) -> Option<u64> {
+        (id % 3 != 0).then_some(100 + (id % 5) * 200)
+    }
+    fn read(id: u64) -> Option<u64> {
+        (id % 2 == 0).then_some(300)
+    }
+    fn update(id: u64) -> Option<u64> {
+        (id % 4 == 1).then_some(500)
+    }
 }
 
-fn run(ops: Vec<Op>, max: u64, policy: EvictionPolicy, ttl: Option<u64>) {
-    run_shaped(ops, max, policy, ttl, Shape::default());
+impl Expiry<u64, u64> for ById {
+    fn expire_after_create(&self, _: &u64, id: &u64, _: Instant) -> Option<Duration> {
+        ById::create(*id).map(Duration::from_millis)
+    }
+    fn expire_after_read(
+        &self,
+        _: &u64,
+        id: &u64,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        ById::read(*id).map(Duration::from_millis)
+    }
+    fn expire_after_update(
+        &self,
+        _: &u64,
+        id: &u64,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        ById::update(*id).map(Duration::from_millis)
+    }
 }
 
-fn run_shaped(ops: Vec<Op>, max: u64, policy: EvictionPolicy, ttl: Option<u64>, shape: Shape) {
+/// What the model knows of each key's latest value.
+#[derive(Clone, Copy)]
+struct Latest {
+    id: u64,
+    /// ms; `u64::MAX` if none.
+    deadline: u64,
+    /// When it was written (ms), for the time-to-live a read cannot extend.
+    written: u64,
+    /// Whether its deadline is its own (per-entry expiry or a TTL of its own), which the
+    /// cache-wide time-to-idle does not extend.
+    own: bool,
+}
+
+/// The model: the expiry rules, the latest value of each key, and every value ever written.
+struct Model {
+    shape: Shape,
+    latest: HashMap<u64, Latest>,
+    /// id -> (key, deadline) of every value ever written.
+    issued: HashMap<u64, (u64, u64)>,
+}
+
+impl Model {
+    /// The cache-wide deadline of a value written at `written` and last read at `read`.
+    fn shared(&self, written: u64, read: u64) -> u64 {
+        let live = self.shape.ttl.map_or(u64::MAX, |t| written + t);
+        live.min(self.shape.tti.map_or(u64::MAX, |t| read + t))
+    }
+
+    /// Value `id` written for `k` at `now`, over a live value if `replacing`, with a TTL of its
+    /// own if `ttl` is given.
+    fn wrote(&mut self, k: u64, id: u64, now: u64, replacing: bool, ttl: Option<u64>) {
+        let prev = self.latest.get(&k).copied().filter(|_| replacing);
+        let (deadline, own) = match (ttl, self.shape.expiry, prev) {
+            (Some(t), _, _) => (now + t, true),
+            (None, false, _) => (self.shared(now, now), false),
+            (None, true, None) => match ById::create(id) {
+                Some(d) => (now + d, true),
+                None => (self.shared(now, now), false),
+            },
+            (None, true, Some(p)) => match ById::update(id) {
+                Some(d) => (now + d, true),
+                None => (p.deadline, p.own),
+            },
+        };
+        self.issued.insert(id, (k, deadline));
+        let written = now;
+        self.latest.insert(
+            k,
+            Latest {
+                id,
+                deadline,
+                written,
+                own,
+            },
+        );
+    }
+
+    /// Checks that `v`, seen for `k` at `now`, is the key's latest value and still live; with
+    /// `read`, applies what a read does to its deadline.
+    fn saw(&mut self, k: u64, v: u64, now: u64, read: bool) {
+        let shared_now = |l: &Latest| self.shared(l.written, now);
+        let l = *self
+            .latest
+            .get(&k)
+            .expect("a value for a key never written");
+        assert_eq!(v, l.id, "stale value for {k}");
+        assert!(now < l.deadline, "expired value returned for {k}");
+        if !read {
+            return;
+        }
+        let deadline = if self.shape.expiry {
+            ById::read(v).map_or(l.deadline, |d| now + d)
+        } else if self.shape.tti.is_some() && !l.own {
+            shared_now(&l)
+        } else {
+            return;
+        };
+        self.latest.get_mut(&k).expect("latest").deadline = deadline;
+        self.issued.get_mut(&v).expect("issued").1 = deadline;
+    }
+}
+
+fn run(ops: Vec<Op>, shape: Shape) {
     let (clock, mock) = cortado::quanta::Clock::mock();
     let reported: Arc<Mutex<Vec<(u64, u64, RemovalCause)>>> = Arc::default();
     let r = Arc::clone(&reported);
     let mut b = Cache::builder()
-        .max_capacity(max)
-        .eviction_policy(policy)
+        .max_capacity(shape.max)
+        .eviction_policy(shape.policy)
         .clock(clock)
         .eviction_listener(move |k, v, c| r.lock().unwrap().push((k, v, c)));
-    if let Some(ttl) = ttl {
+    if let Some(ttl) = shape.ttl {
         b = b.time_to_live(Duration::from_millis(ttl));
+    }
+    if let Some(tti) = shape.tti {
+        b = b.time_to_idle(Duration::from_millis(tti));
+    }
+    if shape.expiry {
+        b = b.expire_after(ById);
     }
     if shape.one_shard {
         b = b.shards(1);
@@ -93,99 +212,88 @@ fn run_shaped(ops: Vec<Op>, max: u64, policy: EvictionPolicy, ttl: Option<u64>, 
     if shape.weighted {
         b = b.weigher(|_, id: &u64| (*id % 4) as u32);
     }
-    if let Some(tti) = shape.tti {
-        b = b.time_to_idle(Duration::from_millis(tti));
-    }
-    // The cache-wide deadline of a value written at `written` and last read at `read`.
-    let deadline_of = |written: u64, read: u64| {
-        let live = ttl.map_or(u64::MAX, |t| written + t);
-        live.min(shape.tti.map_or(u64::MAX, |t| read + t))
-    };
     let cache: Cache<u64, u64> = b.build();
+    let mut model = Model {
+        shape,
+        latest: HashMap::new(),
+        issued: HashMap::new(),
+    };
     let mut now_ms = 0u64;
-    let mut next_id = 0u64;
-    let mut latest: HashMap<u64, Latest> = HashMap::new();
-    // id -> (key, deadline) of every value ever inserted
-    let mut issued: HashMap<u64, (u64, u64)> = HashMap::new();
-    for op in ops {
+    // Each operation's id is the value it writes, if it writes one.
+    for (id, op) in (0u64..).zip(ops) {
         match op {
             Op::Insert(k) | Op::InsertTtl(k, _) => {
                 let k = u64::from(k);
-                let id = next_id;
-                next_id += 1;
-                let deadline = match op {
+                let replacing = cache.peek(&k).is_some();
+                let ttl = match op {
                     Op::InsertTtl(_, t) => {
                         cache.insert_with_ttl(k, id, Duration::from_millis(u64::from(t)));
-                        now_ms + u64::from(t)
+                        Some(u64::from(t))
                     }
                     _ => {
                         cache.insert(k, id);
-                        deadline_of(now_ms, now_ms)
+                        None
                     }
                 };
-                issued.insert(id, (k, deadline));
-                let own = matches!(op, Op::InsertTtl(..));
-                latest.insert(
-                    k,
-                    Latest {
-                        id,
-                        deadline,
-                        written: now_ms,
-                        own,
-                    },
-                );
+                model.wrote(k, id, now_ms, replacing, ttl);
                 // An entry just written is readable at once (the admission window keeps it).
                 assert_eq!(cache.peek(&k), Some(id), "fresh insert of {k} not readable");
             }
             Op::Get(k) | Op::Peek(k) => {
                 let k = u64::from(k);
-                let got = if matches!(op, Op::Get(_)) {
-                    cache.get(&k)
-                } else {
-                    cache.peek(&k)
-                };
+                let read = matches!(op, Op::Get(_));
+                let got = if read { cache.get(&k) } else { cache.peek(&k) };
                 if let Some(v) = got {
-                    let read = matches!(op, Op::Get(_)) && shape.tti.is_some();
-                    let l = checked_read(&mut latest, k, v, now_ms);
-                    if read && !l.own {
-                        l.deadline = deadline_of(l.written, now_ms);
-                        issued.get_mut(&v).expect("issued").1 = l.deadline;
-                    }
+                    model.saw(k, v, now_ms, read);
                 }
             }
             Op::GetWith(k) => {
                 let k = u64::from(k);
-                let id = next_id;
-                next_id += 1;
                 let v = cache.get_with(k, || id);
                 if v == id {
                     // Loaded: a write like any other.
-                    let deadline = deadline_of(now_ms, now_ms);
-                    issued.insert(id, (k, deadline));
-                    latest.insert(
-                        k,
-                        Latest {
-                            id,
-                            deadline,
-                            written: now_ms,
-                            own: false,
-                        },
-                    );
+                    model.wrote(k, id, now_ms, false, None);
                     assert_eq!(cache.peek(&k), Some(id), "loaded value of {k} not readable");
                 } else {
-                    let l = checked_read(&mut latest, k, v, now_ms);
-                    if !l.own && shape.tti.is_some() {
-                        l.deadline = deadline_of(l.written, now_ms);
-                        issued.get_mut(&v).expect("issued").1 = l.deadline;
+                    model.saw(k, v, now_ms, true);
+                }
+            }
+            Op::Compute(k) => {
+                let k = u64::from(k);
+                let mut seen = None;
+                let result = cache.entry(k).and_compute_with(|e| {
+                    seen = e.map(|e| e.into_value());
+                    match seen {
+                        Some(v) if v % 3 == 0 => cortado::Op::Remove,
+                        Some(v) if v % 3 == 1 => cortado::Op::Put(id),
+                        Some(_) => cortado::Op::Nop,
+                        None if id % 2 == 0 => cortado::Op::Put(id),
+                        None => cortado::Op::Nop,
                     }
+                });
+                if let Some(v) = seen {
+                    model.saw(k, v, now_ms, false);
+                }
+                match result {
+                    CompResult::Inserted(e) | CompResult::ReplacedWith(e) => {
+                        assert_eq!(*e.value(), id);
+                        model.wrote(k, id, now_ms, seen.is_some(), None);
+                        assert_eq!(
+                            cache.peek(&k),
+                            Some(id),
+                            "computed value of {k} not readable"
+                        );
+                    }
+                    CompResult::Removed(e) | CompResult::Unchanged(e) => {
+                        assert_eq!(Some(*e.value()), seen);
+                    }
+                    CompResult::StillNone(_) => assert_eq!(seen, None),
                 }
             }
             Op::Remove(k) => {
                 let k = u64::from(k);
                 if let Some(v) = cache.remove(&k) {
-                    let l = latest[&k];
-                    assert_eq!(v, l.id);
-                    assert!(now_ms < l.deadline);
+                    model.saw(k, v, now_ms, false);
                 }
             }
             Op::Advance(ms) => {
@@ -194,7 +302,7 @@ fn run_shaped(ops: Vec<Op>, max: u64, policy: EvictionPolicy, ttl: Option<u64>, 
             }
             Op::RunPending => {
                 cache.run_pending_tasks();
-                assert!(cache.weighted_size() <= max);
+                assert!(cache.weighted_size() <= shape.max);
             }
             Op::InvalidateAll => cache.invalidate_all(),
             Op::InvalidateOdd => {
@@ -205,16 +313,16 @@ fn run_shaped(ops: Vec<Op>, max: u64, policy: EvictionPolicy, ttl: Option<u64>, 
     // The bound holds after maintenance, and every value is present or reported exactly once
     // with a cause consistent with its history.
     cache.run_pending_tasks();
-    assert!(cache.weighted_size() <= max);
+    assert!(cache.weighted_size() <= shape.max);
     if !shape.weighted {
-        assert!(cache.entry_count() <= max);
+        assert!(cache.entry_count() <= shape.max);
     }
     let present: HashMap<u64, u64> = cache.iter().map(|(k, v)| (v, k)).collect();
     assert_eq!(present.len() as u64, cache.entry_count());
     let reported = reported.lock().unwrap();
     let mut accounted: HashMap<u64, RemovalCause> = HashMap::new();
     for &(k, id, cause) in reported.iter() {
-        let (key, deadline) = issued[&id];
+        let (key, deadline) = model.issued[&id];
         assert_eq!(k, key);
         assert!(
             accounted.insert(id, cause).is_none(),
@@ -231,9 +339,9 @@ fn run_shaped(ops: Vec<Op>, max: u64, policy: EvictionPolicy, ttl: Option<u64>, 
             );
         }
     }
-    for (id, (k, deadline)) in &issued {
+    for (id, (k, deadline)) in &model.issued {
         if present.contains_key(id) {
-            assert_eq!(latest[k].id, *id, "a replaced value is still present");
+            assert_eq!(model.latest[k].id, *id, "a replaced value is still present");
             assert!(
                 now_ms < *deadline,
                 "an expired value is still present after maintenance"
@@ -247,56 +355,86 @@ fn run_shaped(ops: Vec<Op>, max: u64, policy: EvictionPolicy, ttl: Option<u64>, 
     }
 }
 
+const TINYLFU: Shape = Shape {
+    max: 8,
+    policy: EvictionPolicy::TinyLfu,
+    ttl: None,
+    tti: None,
+    expiry: false,
+    one_shard: false,
+    weighted: false,
+};
+const LRU: Shape = Shape {
+    max: 5,
+    policy: EvictionPolicy::Lru,
+    ..TINYLFU
+};
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 
     #[test]
     fn tinylfu_with_ttl(ops in proptest::collection::vec(op(), 1..300)) {
-        run(ops, 8, EvictionPolicy::TinyLfu, Some(1000));
+        run(ops, Shape { ttl: Some(1000), ..TINYLFU });
     }
 
     #[test]
     fn tinylfu_without_ttl(ops in proptest::collection::vec(op(), 1..300)) {
-        run(ops, 8, EvictionPolicy::TinyLfu, None);
+        run(ops, TINYLFU);
     }
 
     #[test]
     fn tinylfu_in_one_shard_with_ttl(ops in proptest::collection::vec(op(), 1..300)) {
-        run_shaped(ops, 8, EvictionPolicy::TinyLfu, Some(1000), Shape { one_shard: true, ..Shape::default() });
+        run(ops, Shape { ttl: Some(1000), one_shard: true, ..TINYLFU });
     }
 
     #[test]
     fn tinylfu_weighted_with_ttl(ops in proptest::collection::vec(op(), 1..300)) {
-        run_shaped(ops, 12, EvictionPolicy::TinyLfu, Some(1000), Shape { weighted: true, ..Shape::default() });
+        run(ops, Shape { max: 12, ttl: Some(1000), weighted: true, ..TINYLFU });
     }
 
     #[test]
     fn tinylfu_weighted_in_one_shard(ops in proptest::collection::vec(op(), 1..300)) {
-        run_shaped(ops, 12, EvictionPolicy::TinyLfu, None, Shape { one_shard: true, weighted: true, tti: None });
-    }
-
-    #[test]
-    fn lru_weighted_with_ttl(ops in proptest::collection::vec(op(), 1..300)) {
-        run_shaped(ops, 10, EvictionPolicy::Lru, Some(700), Shape { weighted: true, ..Shape::default() });
+        run(ops, Shape { max: 12, one_shard: true, weighted: true, ..TINYLFU });
     }
 
     #[test]
     fn tinylfu_with_ttl_and_tti(ops in proptest::collection::vec(op(), 1..300)) {
-        run_shaped(ops, 8, EvictionPolicy::TinyLfu, Some(2500), Shape { tti: Some(900), ..Shape::default() });
+        run(ops, Shape { ttl: Some(2500), tti: Some(900), ..TINYLFU });
     }
 
     #[test]
     fn tinylfu_weighted_in_one_shard_with_tti(ops in proptest::collection::vec(op(), 1..300)) {
-        run_shaped(ops, 12, EvictionPolicy::TinyLfu, None, Shape { one_shard: true, weighted: true, tti: Some(900) });
+        run(ops, Shape { max: 12, tti: Some(900), one_shard: true, weighted: true, ..TINYLFU });
     }
 
     #[test]
-    fn lru_with_tti(ops in proptest::collection::vec(op(), 1..300)) {
-        run_shaped(ops, 5, EvictionPolicy::Lru, None, Shape { tti: Some(700), ..Shape::default() });
+    fn tinylfu_with_per_entry_expiry(ops in proptest::collection::vec(op(), 1..300)) {
+        run(ops, Shape { expiry: true, ..TINYLFU });
+    }
+
+    #[test]
+    fn tinylfu_in_one_shard_with_per_entry_expiry(ops in proptest::collection::vec(op(), 1..300)) {
+        run(ops, Shape { expiry: true, one_shard: true, ..TINYLFU });
     }
 
     #[test]
     fn lru_with_ttl(ops in proptest::collection::vec(op(), 1..300)) {
-        run(ops, 5, EvictionPolicy::Lru, Some(700));
+        run(ops, Shape { ttl: Some(700), ..LRU });
+    }
+
+    #[test]
+    fn lru_weighted_with_ttl(ops in proptest::collection::vec(op(), 1..300)) {
+        run(ops, Shape { max: 10, ttl: Some(700), weighted: true, ..LRU });
+    }
+
+    #[test]
+    fn lru_with_tti(ops in proptest::collection::vec(op(), 1..300)) {
+        run(ops, Shape { tti: Some(700), ..LRU });
+    }
+
+    #[test]
+    fn lru_with_per_entry_expiry(ops in proptest::collection::vec(op(), 1..300)) {
+        run(ops, Shape { expiry: true, ..LRU });
     }
 }

@@ -1,8 +1,8 @@
 /*
  * Per-entry expiry through C callbacks (cortado_builder_set_expiry) on a manual clock:
  * negative caching (an empty value lives 1 s, others 1 h), deadlines extended on read and
- * on update, NULL callbacks, unknown decisions, and the userdata finalizer called exactly
- * once.
+ * on update, a deadline set on read reclaimed on time, NULL callbacks, unknown decisions,
+ * and the userdata finalizer called exactly once.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -196,6 +196,56 @@ static void test_deadline_extended_on_read(void) {
     cortado_clock_free(clock);
 }
 
+/* Every read gives the entry 300 ms from now, shortening or setting its deadline. */
+static uint32_t short_on_read(void *userdata, const uint8_t *key, size_t key_len,
+                              const cortado_value *value, uint64_t current_remaining_ns, uint64_t *out_ns) {
+    (void)key;
+    (void)key_len;
+    (void)value;
+    (void)current_remaining_ns;
+    ((struct expiry_state *)userdata)->reads++;
+    *out_ns = 300 * MS;
+    return CORTADO_EXPIRY_DECISION_SET;
+}
+
+static void count_expired(void *userdata, const uint8_t *key, size_t key_len, const cortado_value *value,
+                          uint32_t cause) {
+    (void)key;
+    (void)key_len;
+    (void)value;
+    if (cause == CORTADO_REMOVAL_CAUSE_EXPIRED) {
+        (*(int *)userdata)++;
+    }
+}
+
+/* A deadline a read sets (the entry had none) or shortens is one maintenance reclaims on time:
+ * such entries once stayed counted, and unreported, until evicted for size. */
+static void test_deadline_set_on_read_is_reclaimed(void) {
+    struct expiry_state st = {0};
+    int expired = 0;
+    cortado_clock *clock = cortado_clock_new_manual();
+    cortado_builder *b = cortado_builder_new();
+    CHECK_OK(cortado_builder_clock(b, clock));
+    CHECK_OK(cortado_builder_set_expiry(b, NULL, short_on_read, NULL, &st, NULL));
+    CHECK_OK(cortado_builder_eviction_listener(b, count_expired, &expired, NULL));
+    cortado_cache *c = build(b);
+    cortado_builder_free(b);
+
+    CHECK_OK(cortado_cache_insert(c, S("k"), S("v"))); /* no deadline */
+    const cortado_value *v = NULL;
+    CHECK_OK(cortado_cache_get(c, S("k"), &v)); /* 300 ms from now */
+    cortado_value_release(v);
+    CHECK(st.reads == 1);
+    CHECK_OK(cortado_clock_advance_ns(clock, 300 * MS));
+    CHECK_OK(cortado_cache_run_pending_tasks(c));
+    uint64_t n = 1;
+    CHECK_OK(cortado_cache_entry_count(c, &n));
+    CHECK(n == 0);
+    CHECK(expired == 1);
+    cortado_cache_free(c);
+    cortado_clock_free(clock);
+}
+
 static void test_keep_and_unknown_decisions(void) {
     struct expiry_state st = {0};
     cortado_clock *clock = cortado_clock_new_manual();
@@ -277,6 +327,7 @@ static void test_finalizer_runs_once_after_the_last_user(void) {
 int main(void) {
     RUN(test_negative_caching);
     RUN(test_deadline_extended_on_read);
+    RUN(test_deadline_set_on_read_is_reclaimed);
     RUN(test_keep_and_unknown_decisions);
     RUN(test_null_callbacks);
     RUN(test_finalizer_runs_once_after_the_last_user);

@@ -107,6 +107,11 @@ pub(crate) enum Event {
         id: u32,
         gen: u32,
     },
+    Reschedule {
+        id: u32,
+        gen: u32,
+        deadline: u64,
+    },
 }
 
 /// The policy state for one cache.
@@ -289,6 +294,7 @@ impl Policy {
                 deadline,
             } => self.record_update(id, gen, weight, deadline),
             Event::Remove { id, gen } => self.record_remove(id, gen),
+            Event::Reschedule { id, gen, deadline } => self.set_deadline(id, gen, deadline),
         }
     }
 
