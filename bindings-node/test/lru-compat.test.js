@@ -11,17 +11,7 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const { LRUCache: Reference } = require('lru-cache')
 const { Cache } = require('..')
-const { ManualClock } = require('./helpers.js')
-
-function rng(seed) {
-  return () => {
-    seed |= 0
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const { ManualClock, rng } = require('./helpers.js')
 
 const sizeOf = (v) => (typeof v === 'string' ? v.length : 1 + (v % 4))
 const configs = [
