@@ -508,8 +508,9 @@ cortado_status cortado_builder_eviction_listener(cortado_builder *builder,
  * `on_update` when its value is replaced, each as `f(userdata, key, key_len, value,
  * current_remaining_ns, &out_ns)`; see `cortado_expiry_fn` and `cortado_expiry_decision`.
  * A SET gives the entry a deadline of its own, which overrides the cache-wide time-to-live
- * and time-to-idle; KEEP leaves the deadline as it is (on create: the cache-wide settings
- * apply). Any of the three may be NULL (KEEP for that event). `cortado_cache_peek`,
+ * and time-to-idle from then on; KEEP leaves a deadline of the entry's own as it is, and an
+ * entry without one goes on following the cache-wide settings (so a replacement restarts its
+ * time-to-live, as without callbacks). Any of the three may be NULL (KEEP for that event). `cortado_cache_peek`,
  * `contains` and `remaining_ttl_ns` do not count as reads; an insert with its own TTL
  * (`insert_with_ttl_ns`) is not asked. The callbacks run on the calling thread, outside
  * every cache lock (they may call the cache), and must not unwind. A typical use is

@@ -82,6 +82,36 @@ def test_expire_after(clock: ManualClock) -> None:
     assert "user" not in c
 
 
+def test_expire_after_none_leaves_each_entry_under_its_rules(clock: ManualClock) -> None:
+    class FirstReadSets:
+        """The first read of "own" gives it 5 s of its own; every other answer is None."""
+
+        def __init__(self) -> None:
+            self.reads = 0
+
+        def on_read(self, key: str, value: int, remaining: Optional[float]) -> Optional[float]:
+            self.reads += key == "own"
+            return 5.0 if key == "own" and self.reads == 1 else None
+
+        def on_update(self, key: str, value: int, remaining: Optional[float]) -> None:
+            return None
+
+    c: Cache[str, int] = Cache(10, ttl=10, tti=2, expire_after=FirstReadSets(), clock=clock)
+    c["own"] = 1
+    c["shared"] = 1  # cache-wide: idle for 2 s at most
+    clock.advance(1.5)
+    assert c["own"] == 1  # a deadline of its own: t = 6.5
+    c["shared"] = 2  # None: still cache-wide, and a write restarts its clocks (t = 3.5)
+    clock.advance(1.9)
+    assert c["shared"] == 2  # idle 1.9 s since its write: alive, now until t = 5.4
+    assert c["own"] == 1  # None: its own deadline stays; time-to-idle no longer moves it
+    clock.advance(2.6)  # t = 6.0
+    assert "shared" not in c
+    assert "own" in c
+    clock.advance(0.6)
+    assert "own" not in c
+
+
 def test_a_deadline_a_read_sets_is_reclaimed_on_time(clock: ManualClock) -> None:
     class ShortOnRead:
         def on_read(self, key: str, value: int, remaining: Optional[float]) -> float:

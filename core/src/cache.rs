@@ -414,11 +414,12 @@ where
         let value = e.value.clone();
         let written = shard.written(local);
         let custom_read = record && cfg.custom_expiry.is_some();
-        let key_for_expiry = custom_read.then(|| (e.key.clone(), shard.deadline(local)));
+        let key_for_expiry =
+            custom_read.then(|| (e.key.clone(), shard.deadline(local), e.own_deadline));
         drop(shard);
         if record {
-            if let Some((k, deadline)) = key_for_expiry {
-                self.apply_read_expiry(idx, local, gen, &k, &value, now, deadline);
+            if let Some((k, deadline, own)) = key_for_expiry {
+                self.apply_read_expiry(idx, local, gen, &k, &value, now, deadline, own);
             }
             if lazy {
                 self.count_hit();
@@ -430,7 +431,8 @@ where
     }
 
     /// Runs the user's `expire_after_read` outside every lock, then stores the new deadline if
-    /// the entry is still the same one.
+    /// the entry is still the same one. A deadline set this way is the entry's own: the
+    /// cache-wide time-to-idle no longer moves it.
     #[allow(clippy::too_many_arguments)]
     fn apply_read_expiry(
         &self,
@@ -441,6 +443,7 @@ where
         value: &V,
         now: u64,
         deadline: u64,
+        own: bool,
     ) {
         let Some(exp) = &self.inner.config.custom_expiry else {
             return;
@@ -448,7 +451,7 @@ where
         let at = self.inner.clock.instant_at(now);
         if let Some(d) = exp.expire_after_read(key, value, at, remaining(deadline, now)) {
             let new = deadline_after(now, d);
-            if new >= deadline {
+            if new >= deadline && own {
                 // Later (or the same): the timer wheel fires at the old deadline, and
                 // maintenance then finds the new one and reschedules.
                 let shard = self.inner.shards[idx].0.read();
@@ -461,11 +464,13 @@ where
             }
             // Earlier, or a first deadline: the policy must learn of it, or maintenance would
             // not reclaim the entry when it expires (it stayed counted, unreported, until
-            // evicted for size). That takes the write lock, as every write to the policy does.
+            // evicted for size). That takes the write lock, as every write to the policy does,
+            // and so does marking the deadline as the entry's own (once per entry).
             let mut shard = self.inner.shards[idx].0.write();
             if shard.live_at(local, gen).is_some() {
                 let written = shard.written(local);
                 shard.set_times(local, new, written);
+                shard.stored_mut(local).own_deadline = true;
                 self.log_op(
                     &mut shard,
                     idx,

@@ -13,9 +13,12 @@ use crate::clock::{deadline_after, NEVER};
 /// Decides per entry how long it lives. Each method runs outside every cache lock, on the
 /// thread that made the call.
 ///
-/// `expire_after_create` returning `None` means "no deadline of its own": the cache-wide
-/// time-to-live / time-to-idle, if any, apply. For reads and updates `None` keeps the current
-/// deadline unchanged, so an implementation only overrides the events it cares about.
+/// `Some` gives the entry a deadline of its own, which the cache-wide time-to-live and
+/// time-to-idle no longer move. `None` changes nothing: on create the cache-wide settings, if
+/// any, apply; on a read or an update an entry's own deadline stays as it is, and an entry
+/// without one goes on following the cache-wide settings (so an update restarts its
+/// time-to-live, as in a cache without an `Expiry`). An implementation only overrides the
+/// events it cares about.
 pub trait Expiry<K, V>: Send + Sync + 'static {
     /// Lifetime of a newly inserted entry, measured from `created_at`.
     fn expire_after_create(&self, key: &K, value: &V, created_at: Instant) -> Option<Duration> {

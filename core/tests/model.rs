@@ -147,7 +147,10 @@ impl Model {
             },
             (None, true, Some(p)) => match ById::update(id) {
                 Some(d) => (now + d, true),
-                None => (p.deadline, p.own),
+                // Keeps a deadline of its own; one that follows the cache-wide rules goes
+                // on following them (the write restarts its time-to-live).
+                None if p.own => (p.deadline, true),
+                None => (self.shared(now, now), false),
             },
         };
         self.issued.insert(id, (k, deadline));
@@ -166,8 +169,7 @@ impl Model {
     /// Checks that `v`, seen for `k` at `now`, is the key's latest value and still live; with
     /// `read`, applies what a read does to its deadline.
     fn saw(&mut self, k: u64, v: u64, now: u64, read: bool) {
-        let shared_now = |l: &Latest| self.shared(l.written, now);
-        let l = *self
+        let mut l = *self
             .latest
             .get(&k)
             .expect("a value for a key never written");
@@ -176,15 +178,17 @@ impl Model {
         if !read {
             return;
         }
-        let deadline = if self.shape.expiry {
-            ById::read(v).map_or(l.deadline, |d| now + d)
-        } else if self.shape.tti.is_some() && !l.own {
-            shared_now(&l)
-        } else {
-            return;
-        };
-        self.latest.get_mut(&k).expect("latest").deadline = deadline;
-        self.issued.get_mut(&v).expect("issued").1 = deadline;
+        // The cache-wide time-to-idle first, then the `Expiry`, whose deadline is the entry's
+        // own from then on.
+        if self.shape.tti.is_some() && !l.own {
+            l.deadline = self.shared(l.written, now);
+        }
+        if let Some(d) = ById::read(v).filter(|_| self.shape.expiry) {
+            l.deadline = now + d;
+            l.own = true;
+        }
+        self.latest.insert(k, l);
+        self.issued.get_mut(&v).expect("issued").1 = l.deadline;
     }
 }
 
@@ -416,6 +420,16 @@ proptest! {
     #[test]
     fn tinylfu_in_one_shard_with_per_entry_expiry(ops in proptest::collection::vec(op(), 1..300)) {
         run(ops, Shape { expiry: true, one_shard: true, ..TINYLFU });
+    }
+
+    #[test]
+    fn tinylfu_with_per_entry_expiry_ttl_and_tti(ops in proptest::collection::vec(op(), 1..300)) {
+        run(ops, Shape { expiry: true, ttl: Some(2000), tti: Some(700), ..TINYLFU });
+    }
+
+    #[test]
+    fn tinylfu_weighted_in_one_shard_with_per_entry_expiry_and_ttl(ops in proptest::collection::vec(op(), 1..300)) {
+        run(ops, Shape { max: 12, expiry: true, ttl: Some(1200), one_shard: true, weighted: true, ..TINYLFU });
     }
 
     #[test]

@@ -246,6 +246,28 @@ static void test_deadline_set_on_read_is_reclaimed(void) {
     cortado_clock_free(clock);
 }
 
+/* KEEP leaves an entry without a deadline of its own under the cache-wide settings: replacing
+ * its value restarts its time-to-live, as in a cache without callbacks. */
+static void test_keep_on_update_follows_the_time_to_live(void) {
+    struct expiry_state st = {0};
+    cortado_clock *clock = cortado_clock_new_manual();
+    cortado_builder *b = cortado_builder_new();
+    CHECK_OK(cortado_builder_clock(b, clock));
+    CHECK_OK(cortado_builder_time_to_live_ns(b, 10 * SEC));
+    CHECK_OK(cortado_builder_set_expiry(b, NULL, NULL, keep, &st, NULL));
+    cortado_cache *c = build(b);
+    cortado_builder_free(b);
+    CHECK_OK(cortado_cache_insert(c, S("k"), S("1")));
+    CHECK_OK(cortado_clock_advance_ns(clock, 5 * SEC));
+    CHECK_OK(cortado_cache_insert(c, S("k"), S("2"))); /* on_update: KEEP */
+    CHECK(st.reads == 1);                               /* `keep` counts its calls as reads */
+    CHECK(remaining(c, "k") == 10 * SEC);
+    CHECK_OK(cortado_clock_advance_ns(clock, 6 * SEC)); /* 11 s after the first write */
+    CHECK(present(c, "k"));
+    cortado_cache_free(c);
+    cortado_clock_free(clock);
+}
+
 static void test_keep_and_unknown_decisions(void) {
     struct expiry_state st = {0};
     cortado_clock *clock = cortado_clock_new_manual();
@@ -328,6 +350,7 @@ int main(void) {
     RUN(test_negative_caching);
     RUN(test_deadline_extended_on_read);
     RUN(test_deadline_set_on_read_is_reclaimed);
+    RUN(test_keep_on_update_follows_the_time_to_live);
     RUN(test_keep_and_unknown_decisions);
     RUN(test_null_callbacks);
     RUN(test_finalizer_runs_once_after_the_last_user);

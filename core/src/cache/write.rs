@@ -111,8 +111,10 @@ where
                 let (deadline, own) = match choice {
                     DeadlineChoice::Shared => (shared(), false),
                     DeadlineChoice::Own(d) => (d, true),
-                    DeadlineChoice::Keep if expired => (shared(), false),
-                    DeadlineChoice::Keep => (current, e.own_deadline),
+                    // An entry that follows the cache-wide rules goes on following them: a write
+                    // restarts its time-to-live, as it would in a cache without an `Expiry`.
+                    DeadlineChoice::Keep if expired || !e.own_deadline => (shared(), false),
+                    DeadlineChoice::Keep => (current, true),
                 };
                 let old = std::mem::replace(&mut e.value, value);
                 e.own_deadline = own;
