@@ -11,8 +11,8 @@
 //!   points, `bytes` its bytes, both with CPython's cached hash as a cheap pre-filter.
 //! - Subclasses of those types that keep the base type's `__eq__` and `__hash__` (`IntEnum`,
 //!   `StrEnum`, named tuples) are converted to the base type's value. Other numbers
-//!   (`Fraction`, `Decimal`, NumPy scalars) become the native number they are equal to, if
-//!   any.
+//!   (`Fraction`, `Decimal`, NumPy scalars, complex numbers with no imaginary part) become the
+//!   native number they are equal to, if any.
 //! - Anything else is canonicalised through a per-cache `dict` (the interning table): the first
 //!   object seen for a class of equal keys is its canonical object, found with Python's own
 //!   hash and equality, and the core compares canonical objects by identity.
@@ -484,18 +484,16 @@ impl Interner {
     }
 
     /// A number of another type that equals an `int` or a `float` is that number's key, so
-    /// `Fraction(1, 2)`, `Decimal("0.5")` and `0.5` are one key, as in a dict.
+    /// `Fraction(1, 2)`, `Decimal("0.5")`, `complex(0.5, 0)` and `0.5` are one key, as in a
+    /// dict.
     fn number(&self, obj: &Bound<'_, PyAny>) -> PyResult<Option<Key>> {
-        let py = obj.py();
         // Python's numeric hash makes equal numbers hash alike: a cheap first test.
         let h = obj.hash()?;
-        let candidate = if obj.hasattr(pyo3::intern!(py, "__index__"))? {
-            obj.call_method0(pyo3::intern!(py, "__index__")).ok()
-        } else if obj.hasattr(pyo3::intern!(py, "__float__"))? {
-            obj.call_method0(pyo3::intern!(py, "__float__")).ok()
-        } else {
-            None
-        };
+        let mut candidate = as_real(obj)?;
+        if candidate.is_none() {
+            // A number whose parts cannot be read is left to the interning table.
+            candidate = real_part(obj).ok().flatten();
+        }
         let Some(c) = candidate else {
             return Ok(None);
         };
@@ -556,6 +554,34 @@ impl Interner {
 
     pub fn len(&self, py: Python<'_>) -> usize {
         self.table.bind(py).len()
+    }
+}
+
+/// The `int` or `float` a number converts to through `__index__` or `__float__`, if it has
+/// either (whether the two are equal is for the caller to check).
+fn as_real<'py>(o: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let py = o.py();
+    Ok(if o.hasattr(pyo3::intern!(py, "__index__"))? {
+        o.call_method0(pyo3::intern!(py, "__index__")).ok()
+    } else if o.hasattr(pyo3::intern!(py, "__float__"))? {
+        o.call_method0(pyo3::intern!(py, "__float__")).ok()
+    } else {
+        None
+    })
+}
+
+/// The real part of a complex number (which has no `__float__`) with no imaginary part, which
+/// it equals, as an `int` or a `float`.
+fn real_part<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let py = obj.py();
+    if !obj.hasattr(pyo3::intern!(py, "imag"))? || !obj.getattr(pyo3::intern!(py, "imag"))?.eq(0)? {
+        return Ok(None);
+    }
+    let real = obj.getattr(pyo3::intern!(py, "real"))?;
+    if type_is(real.as_ptr(), &raw mut ffi::PyFloat_Type) {
+        Ok(Some(real))
+    } else {
+        as_real(&real)
     }
 }
 

@@ -6,6 +6,7 @@ import decimal
 import enum
 import fractions
 import gc
+import random
 import sys
 from typing import Literal, NamedTuple
 
@@ -208,6 +209,76 @@ def test_a_heavy_value_just_written_is_readable_in_a_weighted_cache() -> None:
         c[i] = i
         assert c[i] == i
         assert c.weighted_size <= 1000
+
+
+class _Point:
+    """A user type with value equality: two equal instances are one key."""
+
+    def __init__(self, x: int) -> None:
+        self.x = x
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Point) and other.x == self.x
+
+    def __hash__(self) -> int:
+        return hash(("point", self.x))
+
+
+class _Pair(NamedTuple):
+    a: int
+    b: int
+
+
+class _Color(enum.IntEnum):
+    RED = 1
+    GREEN = 2
+
+
+def _key_pool() -> list[object]:
+    nan = float("nan")
+    numbers: list[object] = [0, 1, -1, 2, 0.0, -0.0, 1.0, 2.0, 0.5, -1.5, True, False, 2**63 - 1, 2**63, -(2**63),
+                             -(2**63) - 1, 2**64, float(2**63), float(-(2**63)), float(2**64), 2**100, float(2**100),
+                             float("inf"), float("-inf"), nan, fractions.Fraction(1, 2), fractions.Fraction(4, 2),
+                             decimal.Decimal("0.5"), decimal.Decimal(2), decimal.Decimal(2**64), complex(1, 0),
+                             complex(0.5, 0), complex(2**64, 0), complex(1, 1), _Color.RED, _Color.GREEN]
+    others: list[object] = ["", "a", "é", "日本", "🐍", b"", b"a", None, (), (1,), (1.0,), (True,), (1, "a"),
+                            (1.0, "a"), ((1, 2), "b"), ((1.0, 2.0), "b"), (nan,), frozenset({1}), frozenset({1.0}),
+                            _Point(1), _Point(1), _Point(2), _Pair(1, 2), (1, 2)]
+    return numbers + others
+
+
+def test_keys_behave_as_in_a_dict() -> None:
+    """Random writes, reads and removals over keys that Python considers equal in many ways
+    (1 == 1.0 == True == Fraction(2, 2) == complex(1, 0), tuples of them, user types, NaN by
+    identity), replayed on a dict: every answer, and the final contents, must match."""
+    pool = _key_pool()
+    rnd = random.Random(7)
+    for _ in range(20):
+        c: Cache[object, int] = Cache(10_000)
+        d: dict[object, int] = {}
+        for step in range(400):
+            k = rnd.choice(pool)
+            op = rnd.random()
+            if op < 0.4:
+                c[k] = d[k] = step
+            elif op < 0.6:
+                assert c.get(k, -1) == d.get(k, -1), k
+            elif op < 0.7:
+                assert (k in c) == (k in d), k
+            elif op < 0.8:
+                assert c.pop(k, -1) == d.pop(k, -1), k
+            elif op < 0.9:
+                assert c.setdefault(k, step) == d.setdefault(k, step), k
+            else:
+                if k in d:
+                    del c[k]
+                    del d[k]
+                else:
+                    with pytest.raises(KeyError):
+                        del c[k]
+            assert len(c) == len(d)
+        assert sorted(c.values()) == sorted(d.values())
+        assert all(c[k] == v for k, v in d.items())
 
 
 def test_python_key_equality() -> None:
