@@ -357,10 +357,10 @@ export declare namespace SharedCache {
   type Value = string | Buffer
   interface Options<V extends Value = Value> {
     max?: number
-    /** Bound on the total bytes of keys and values (UTF-8 for strings). */
+    /** Bound on the total bytes of keys and values (UTF-8 for strings); not with `max`. */
     maxSize?: number
     ttl?: number
-    /** Reads restart the TTL (time-to-idle). */
+    /** Reads restart the TTL, the entry's own (from `set`) or the cache's (time-to-idle). */
     updateAgeOnGet?: boolean
     policy?: LRUCache.Policy
     /**

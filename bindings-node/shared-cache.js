@@ -33,6 +33,10 @@ class SharedCache {
     if (max === 0 && maxSize === 0 && ttl === 0) {
       throw new TypeError('At least one of max, maxSize, or ttl is required')
     }
+    if (max !== 0 && maxSize !== 0) {
+      // The native cache bounds one measure; ignoring the other would let it be exceeded.
+      throw new TypeError('SharedCache takes max or maxSize, not both')
+    }
     if (policy !== 'tinylfu' && policy !== 'lru') {
       throw new TypeError("policy must be 'tinylfu' or 'lru'")
     }

@@ -30,9 +30,16 @@ enum Key {
     Bytes(Vec<u8>),
 }
 
-/// A value: a string or bytes, shared (not copied) between the cache and its readers.
+/// A value: a string or bytes, shared (not copied) between the cache and its readers, with the
+/// time-to-live it was set with, if its own (read by [`AgeOnGet`]).
 #[derive(Clone, Debug)]
-enum Val {
+struct Val {
+    data: Data,
+    ttl: Option<Duration>,
+}
+
+#[derive(Clone, Debug)]
+enum Data {
     Str(Arc<str>),
     Bytes(Arc<[u8]>),
 }
@@ -53,17 +60,60 @@ impl Key {
 }
 
 impl Val {
-    fn from_js(v: Either<String, Buffer>) -> Self {
-        match v {
-            Either::A(s) => Val::Str(Arc::from(s)),
-            Either::B(b) => Val::Bytes(Arc::from(&b[..])),
-        }
+    fn from_js(v: Either<String, Buffer>, ttl: Option<Duration>) -> Self {
+        let data = match v {
+            Either::A(s) => Data::Str(Arc::from(s)),
+            Either::B(b) => Data::Bytes(Arc::from(&b[..])),
+        };
+        Val { data, ttl }
     }
     fn len(&self) -> usize {
-        match self {
-            Val::Str(s) => s.len(),
-            Val::Bytes(b) => b.len(),
+        match &self.data {
+            Data::Str(s) => s.len(),
+            Data::Bytes(b) => b.len(),
         }
+    }
+}
+
+/// `updateAgeOnGet` as lru-cache has it: a read restarts an entry's time-to-live, its own (set
+/// with the entry) or the cache's. The core's time-to-idle restarts only the cache-wide one, so
+/// such caches decide every entry's deadline here instead.
+struct AgeOnGet {
+    ttl: Option<Duration>,
+}
+
+impl AgeOnGet {
+    fn life(&self, v: &Val) -> Option<Duration> {
+        v.ttl.or(self.ttl)
+    }
+}
+
+impl cortado::Expiry<Key, Val> for AgeOnGet {
+    fn expire_after_create(
+        &self,
+        _: &Key,
+        v: &Val,
+        _: cortado::quanta::Instant,
+    ) -> Option<Duration> {
+        self.life(v)
+    }
+    fn expire_after_read(
+        &self,
+        _: &Key,
+        v: &Val,
+        _: cortado::quanta::Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        self.life(v)
+    }
+    fn expire_after_update(
+        &self,
+        _: &Key,
+        v: &Val,
+        _: cortado::quanta::Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        self.life(v)
     }
 }
 
@@ -72,9 +122,9 @@ pub struct JsData(Either<Arc<str>, Arc<[u8]>>);
 
 impl From<Val> for JsData {
     fn from(v: Val) -> Self {
-        JsData(match v {
-            Val::Str(s) => Either::A(s),
-            Val::Bytes(b) => Either::B(b),
+        JsData(match v.data {
+            Data::Str(s) => Either::A(s),
+            Data::Bytes(b) => Either::B(b),
         })
     }
 }
@@ -109,6 +159,8 @@ impl ToNapiValue for JsData {
 
 struct Shared {
     cache: Cache<Key, Val>,
+    /// Built with [`AgeOnGet`].
+    age_on_get: bool,
     id: u64,
     signature: String,
     mock: Option<Arc<cortado::quanta::Mock>>,
@@ -241,13 +293,14 @@ fn build(opts: &SharedOptions) -> Result<Shared> {
     } else if max > 0.0 {
         b = b.max_capacity(max as u64);
     }
-    if let Some(ttl) = opts.ttl.filter(|&t| t > 0.0) {
-        let d = duration_ms(ttl, "ttl")?;
-        b = if opts.update_age_on_get.unwrap_or(false) {
-            b.time_to_idle(d)
-        } else {
-            b.time_to_live(d)
-        };
+    let ttl = match opts.ttl.filter(|&t| t > 0.0) {
+        Some(t) => Some(duration_ms(t, "ttl")?),
+        None => None,
+    };
+    if opts.update_age_on_get.unwrap_or(false) {
+        b = b.expire_after(AgeOnGet { ttl });
+    } else if let Some(d) = ttl {
+        b = b.time_to_live(d);
     }
     let mut mock = None;
     if opts.manual_clock.unwrap_or(false) {
@@ -260,6 +313,7 @@ fn build(opts: &SharedOptions) -> Result<Shared> {
         .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
     Ok(Shared {
         cache,
+        age_on_get: opts.update_age_on_get.unwrap_or(false),
         id,
         signature: String::new(),
         mock,
@@ -345,12 +399,14 @@ impl SharedCacheHandle {
         value: Either<String, Buffer>,
         ttl: Option<f64>,
     ) -> Result<()> {
-        let (k, v) = (Key::from_js(key), Val::from_js(value));
+        let ttl = match ttl {
+            Some(t) if t > 0.0 => Some(duration_ms(t, "ttl")?),
+            _ => None,
+        };
+        let (k, v) = (Key::from_js(key), Val::from_js(value, ttl));
         match ttl {
-            Some(t) if t > 0.0 => self
-                .shared
-                .cache
-                .insert_with_ttl(k, v, duration_ms(t, "ttl")?),
+            // With `updateAgeOnGet`, `AgeOnGet` reads the value's own time-to-live.
+            Some(d) if !self.shared.age_on_get => self.shared.cache.insert_with_ttl(k, v, d),
             _ => self.shared.cache.insert(k, v),
         }
         Ok(())
@@ -486,7 +542,7 @@ impl SharedCacheHandle {
             .loads
             .remove(&token)
             .ok_or_else(|| Error::new(Status::InvalidArg, "unknown load token"))?;
-        g.complete(Val::from_js(value));
+        g.complete(Val::from_js(value, None));
         Ok(())
     }
 

@@ -83,6 +83,11 @@ test('bad keys, values and options', () => {
     name: 'TypeError',
     message: 'ttl must be a positive integer if specified',
   })
+  // One bound only: max was silently ignored next to maxSize.
+  assert.throws(() => new SharedCache(uniqueName('x'), { max: 10, maxSize: 300 }), {
+    name: 'TypeError',
+    message: 'SharedCache takes max or maxSize, not both',
+  })
   const c = new SharedCache(uniqueName('x'), { max: 2 })
   assert.throws(() => c.set(1, 'v'), { name: 'TypeError', message: 'SharedCache keys must be a string or a Buffer' })
   assert.throws(() => c.set('k', { a: 1 }), { name: 'TypeError', message: 'SharedCache values must be a string or a Buffer' })
@@ -127,6 +132,25 @@ test('bounded, with dispose reasons, ttl on a manual clock', () => {
     events.slice(3).map((e) => e[2]),
     ['expire', 'expire', 'expire'],
   )
+  c.close()
+})
+
+test('updateAgeOnGet restarts an entry\'s own ttl as well as the cache\'s', () => {
+  const c = new SharedCache(uniqueName('age'), { max: 10, ttl: 100, updateAgeOnGet: true, manualClock: true })
+  c.set('own', 'o', { ttl: 10 })
+  c.set('shared', 's')
+  for (let i = 0; i < 5; i++) {
+    c.advanceClock(8)
+    assert.equal(c.get('own'), 'o') // 8 ms idle each time: lives on (it expired at 10 before)
+  }
+  c.advanceClock(10)
+  assert.equal(c.get('own'), undefined)
+  assert.equal(c.get('shared'), 's') // 50 ms in, within its 100
+  c.advanceClock(99)
+  assert.equal(c.get('shared'), 's') // restarted by the read before
+  c.set('shared', 't') // a set without ttl: the cache's again
+  c.advanceClock(100)
+  assert.equal(c.get('shared'), undefined)
   c.close()
 })
 
