@@ -1,17 +1,18 @@
 'use strict'
 // Random operation sequences on the default policy ('tinylfu'), whose choices of victims no
-// reference reproduces, checked against what must hold whatever it chooses: a value read is
-// the key's latest and not stale, a value just set is there, the bounds hold after every call,
-// and every value ever set is either still in the cache or was disposed exactly once, for a
-// reason its history allows. (lru-compat.test.js compares `policy: 'lru'` with lru-cache.)
+// reference reproduces, checked against what must hold whatever it chooses (InvariantModel in
+// helpers.js): a value read is the key's latest and not stale, a value just set is there, the
+// bounds hold after every call, and every value ever set is either still in the cache or was
+// disposed exactly once, for a reason its history allows. (lru-compat.test.js compares
+// `policy: 'lru'` with lru-cache.)
 //
-// Values are unique numbers, so each names one write. Time is a manual `perf` clock moved in
-// multiples of 1/sqrt(2) ms, so an entry's age never equals its (integer) ttl.
+// Values are unique numbers. Time is a manual `perf` clock moved in multiples of 1/sqrt(2) ms,
+// so an entry's age never equals its (integer) ttl.
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const { Cache } = require('..')
-const { ManualClock, rng } = require('./helpers.js')
+const { ManualClock, rng, InvariantModel } = require('./helpers.js')
 
 // Sizes up to a quarter of maxSize: many weigh more than the admission window's share.
 const sizeOf = (v) => 1 + (v % 25)
@@ -29,36 +30,11 @@ const configs = [
 function run(cfg, seed, steps, keyCount) {
   const r = rng(seed)
   const clock = new ManualClock(1000)
-  // value -> { key, start, ttl, disposed: reason | undefined }
-  const written = new Map()
-  // key -> its latest value (deleted or not)
-  const latest = new Map()
-  const c = new Cache({
-    ...cfg,
-    perf: clock,
-    ttlResolution: 0,
-    dispose: (v, k, reason) => {
-      const w = written.get(v)
-      assert.ok(w, `disposed a value never set: ${v}`)
-      assert.equal(w.key, k, `value ${v} disposed under another key`)
-      assert.equal(w.disposed, undefined, `value ${v} disposed twice (${w.disposed}, then ${reason})`)
-      w.disposed = reason
-      if (reason === 'set') assert.notEqual(latest.get(k), v, `value ${v} replaced by itself`)
-      if (reason === 'expire') assert.ok(stale(w), `value ${v} expired before its time`)
-    },
-  })
-  const stale = (w) => w.ttl > 0 && clock.now() - w.start >= w.ttl
-  let next = 0
   const trace = []
   const where = () => `config ${JSON.stringify(cfg)} seed ${seed}: ${JSON.stringify(trace.slice(-10))}`
-  // A value the cache returned for key k: the latest written, and not stale.
-  const returned = (k, v) => {
-    if (v === undefined) return
-    assert.equal(v, latest.get(k), `stale value for ${k}, ${where()}`)
-    const w = written.get(v)
-    assert.equal(w.disposed, undefined, `value ${v} returned after its dispose, ${where()}`)
-    assert.ok(!stale(w), `value ${v} returned stale, ${where()}`)
-  }
+  const model = new InvariantModel(() => clock.now(), where)
+  const c = new Cache({ ...cfg, perf: clock, ttlResolution: 0, dispose: model.dispose })
+  let next = 0
   for (let step = 0; step < steps; step++) {
     const x = r()
     const k = Math.floor(r() * keyCount)
@@ -67,22 +43,20 @@ function run(cfg, seed, steps, keyCount) {
       const opts = {}
       if (cfg.ttl && r() < 0.3) opts.ttl = 1 + Math.floor(r() * 20)
       trace.push(['set', k, v, opts])
-      // Before the call: it disposes what it replaces or evicts.
-      written.set(v, { key: k, start: clock.now(), ttl: opts.ttl ?? cfg.ttl ?? 0, disposed: undefined })
-      latest.set(k, v)
+      model.wrote(k, v, opts.ttl ?? cfg.ttl ?? 0)
       c.set(k, v, opts)
       assert.equal(c.peek(k), v, `a value just set is not there, ${where()}`)
     } else if (x < 0.6) {
       trace.push(['get', k])
       const v = c.get(k)
-      returned(k, v)
-      if (v !== undefined && cfg.updateAgeOnGet) written.get(v).start = clock.now()
+      model.returned(k, v)
+      if (v !== undefined && cfg.updateAgeOnGet) model.restarted(v)
     } else if (x < 0.66) {
       trace.push(['has', k])
-      if (c.has(k)) returned(k, c.peek(k))
+      if (c.has(k)) model.returned(k, c.peek(k))
     } else if (x < 0.72) {
       trace.push(['peek', k])
-      returned(k, c.peek(k))
+      model.returned(k, c.peek(k))
     } else if (x < 0.78) {
       trace.push(['delete', k])
       c.delete(k)
@@ -90,7 +64,7 @@ function run(cfg, seed, steps, keyCount) {
     } else if (x < 0.8) {
       trace.push(['pop'])
       const v = c.pop()
-      if (v !== undefined) assert.equal(written.get(v).disposed, 'evict', `pop of ${v} not disposed as evict`)
+      if (v !== undefined) assert.equal(model.written.get(v).disposed, 'evict', `pop of ${v} not disposed as evict`)
     } else if (x < 0.9) {
       const ms = Math.SQRT1_2 * (1 + Math.floor(r() * 6))
       trace.push(['advance', ms])
@@ -104,23 +78,15 @@ function run(cfg, seed, steps, keyCount) {
       assert.equal(c.size, 0)
     } else {
       trace.push(['entries'])
-      for (const [key, v] of c.entries()) returned(key, v)
+      for (const [key, v] of c.entries()) model.returned(key, v)
     }
     if (cfg.max) assert.ok(c.size <= cfg.max, `size ${c.size} over max, ${where()}`)
     if (cfg.maxSize) assert.ok(c.calculatedSize <= cfg.maxSize, `calculatedSize over maxSize, ${where()}`)
   }
-  // Whatever is left: present (and fresh, once stale entries are purged) or disposed once.
   c.purgeStale()
   const present = new Map([...c.entries()].map(([key, v]) => [v, key]))
   assert.equal(present.size, c.size, `entries() and size disagree, ${where()}`)
-  for (const [v, w] of written) {
-    if (present.has(v)) {
-      assert.equal(w.disposed, undefined, `value ${v} disposed and still present, ${where()}`)
-      assert.equal(latest.get(w.key), v, `replaced value ${v} still present, ${where()}`)
-    } else {
-      assert.notEqual(w.disposed, undefined, `value ${v} of key ${w.key} lost without a dispose, ${where()}`)
-    }
-  }
+  model.settle(present)
 }
 
 configs.forEach((cfg, ci) => {
