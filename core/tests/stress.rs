@@ -255,3 +255,119 @@ fn statistics_count_every_lookup_exactly_with_more_threads_than_stripes() {
     // More than the 64 thread numbers, all alive at once: some threads share counters.
     statistics_count_every_lookup_exactly(80, 25_000);
 }
+
+/// Lifetimes decided per value: some values get one on creation, reads of even values set a
+/// short one (first or earlier deadlines go through the write lock to the policy), updates
+/// keep what the entry has.
+struct ReadShortens;
+
+impl cortado::Expiry<u64, u64> for ReadShortens {
+    fn expire_after_create(
+        &self,
+        _: &u64,
+        id: &u64,
+        _: cortado::quanta::Instant,
+    ) -> Option<std::time::Duration> {
+        (id % 3 == 0).then_some(std::time::Duration::from_millis(50))
+    }
+    fn expire_after_read(
+        &self,
+        _: &u64,
+        id: &u64,
+        _: cortado::quanta::Instant,
+        _: Option<std::time::Duration>,
+    ) -> Option<std::time::Duration> {
+        (id % 2 == 0).then_some(std::time::Duration::from_millis(5))
+    }
+}
+
+/// Weights (0 pins), per-entry expiry set and shortened by reads, and a clock that one thread
+/// moves while the others read and write: every id is still present or reported once, the
+/// weight bound holds, and once everything is due, maintenance leaves nothing expired behind.
+fn expiring_weighted_workload(shards: usize) {
+    let (clock, mock) = cortado::quanta::Clock::mock();
+    let reported = Arc::new(Mutex::new(Vec::new()));
+    let r = Arc::clone(&reported);
+    let max = 300;
+    let cache: Cache<u64, u64> = Cache::builder()
+        .max_capacity(max)
+        .shards(shards)
+        .weigher(|_, id| (*id % 4) as u32)
+        .expire_after(ReadShortens)
+        .clock(clock)
+        .eviction_listener(move |_k, v, c| r.lock().unwrap().push((v, c)))
+        .build();
+    let ids = Arc::new(AtomicU64::new(0));
+    let barrier = Arc::new(Barrier::new(THREADS as usize));
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (cache, ids, barrier, mock) = (
+                cache.clone(),
+                Arc::clone(&ids),
+                Arc::clone(&barrier),
+                Arc::clone(&mock),
+            );
+            std::thread::spawn(move || {
+                barrier.wait();
+                let mut x = 0x2545_F491_4F6C_DD1Du64 ^ (t + 1);
+                for i in 0..20_000u64 {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let key = x % 400;
+                    if t == 0 && i % 50 == 0 {
+                        mock.increment(std::time::Duration::from_millis(1));
+                    }
+                    match (x >> 20) % 8 {
+                        0..=3 => {
+                            if cache.get(&key).is_none() {
+                                cache.insert(key, ids.fetch_add(1, Ordering::SeqCst));
+                            }
+                        }
+                        4 | 5 => cache.insert(key, ids.fetch_add(1, Ordering::SeqCst)),
+                        6 => {
+                            cache.remove(&key);
+                        }
+                        _ => cache.run_pending_tasks(),
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    cache.run_pending_tasks();
+    assert!(cache.weighted_size() <= max);
+    let accounted = |reported: &[(u64, RemovalCause)]| {
+        let present: Vec<u64> = cache.iter().map(|(_, v)| v).collect();
+        assert_eq!(present.len() as u64, cache.entry_count());
+        let mut seen = HashSet::new();
+        for id in present.iter().chain(reported.iter().map(|(v, _)| v)) {
+            assert!(seen.insert(*id), "id {id} accounted twice");
+        }
+        assert_eq!(seen.len() as u64, ids.load(Ordering::SeqCst), "ids lost");
+    };
+    accounted(&reported.lock().unwrap());
+    // Everything with a deadline is due now: maintenance reclaims all of it.
+    mock.increment(std::time::Duration::from_secs(1));
+    cache.run_pending_tasks();
+    accounted(&reported.lock().unwrap());
+    for (k, v) in cache.iter() {
+        assert_eq!(
+            cache.remaining_ttl(&k),
+            Some(None),
+            "{v} is due and still present"
+        );
+    }
+}
+
+#[test]
+fn expiring_weighted_workload_in_one_shard() {
+    expiring_weighted_workload(1);
+}
+
+#[test]
+fn expiring_weighted_workload_across_shards() {
+    expiring_weighted_workload(8);
+}
