@@ -57,6 +57,8 @@ struct Shape {
     tti: Option<u64>,
     /// Per-entry expiry by [`ById`].
     expiry: bool,
+    /// Refresh after write (ms): `get_with` reloads a value written at least this long ago.
+    refresh: Option<u64>,
     /// One shard: its policy lives under the shard's lock (the layout of the bindings and of
     /// large caches), not in the cache-wide policy the default shards of a small cache share.
     one_shard: bool,
@@ -210,6 +212,9 @@ fn run(ops: Vec<Op>, shape: Shape) {
     if shape.expiry {
         b = b.expire_after(ById);
     }
+    if let Some(r) = shape.refresh {
+        b = b.refresh_after_write(Duration::from_millis(r));
+    }
     if shape.one_shard {
         b = b.shards(1);
     }
@@ -253,12 +258,26 @@ fn run(ops: Vec<Op>, shape: Shape) {
             }
             Op::GetWith(k) => {
                 let k = u64::from(k);
+                let before = cache.peek(&k);
+                // A live value written at least `refresh` ago is reloaded (by this caller: no
+                // other thread is loading it).
+                let due = before.is_some()
+                    && shape
+                        .refresh
+                        .is_some_and(|r| now_ms >= model.latest[&k].written + r);
                 let v = cache.get_with(k, || id);
+                if due {
+                    // The old value was read (and its deadline moved as reads move it) before
+                    // the reload replaced it.
+                    model.saw(k, before.expect("due"), now_ms, true);
+                }
                 if v == id {
-                    // Loaded: a write like any other.
-                    model.wrote(k, id, now_ms, false, None);
+                    // Loaded (or reloaded): a write like any other.
+                    assert!(before.is_none() || due, "{k} reloaded while fresh");
+                    model.wrote(k, id, now_ms, before.is_some(), None);
                     assert_eq!(cache.peek(&k), Some(id), "loaded value of {k} not readable");
                 } else {
+                    assert!(!due, "{k} due for a refresh and not reloaded");
                     model.saw(k, v, now_ms, true);
                 }
             }
@@ -365,6 +384,7 @@ const TINYLFU: Shape = Shape {
     ttl: None,
     tti: None,
     expiry: false,
+    refresh: None,
     one_shard: false,
     weighted: false,
 };
@@ -430,6 +450,21 @@ proptest! {
     #[test]
     fn tinylfu_weighted_in_one_shard_with_per_entry_expiry_and_ttl(ops in proptest::collection::vec(op(), 1..300)) {
         run(ops, Shape { max: 12, expiry: true, ttl: Some(1200), one_shard: true, weighted: true, ..TINYLFU });
+    }
+
+    #[test]
+    fn tinylfu_with_refresh_and_ttl(ops in proptest::collection::vec(op(), 1..300)) {
+        run(ops, Shape { refresh: Some(600), ttl: Some(2000), ..TINYLFU });
+    }
+
+    #[test]
+    fn tinylfu_in_one_shard_with_refresh_and_per_entry_expiry(ops in proptest::collection::vec(op(), 1..300)) {
+        run(ops, Shape { refresh: Some(400), expiry: true, one_shard: true, ..TINYLFU });
+    }
+
+    #[test]
+    fn lru_with_refresh_and_tti(ops in proptest::collection::vec(op(), 1..300)) {
+        run(ops, Shape { refresh: Some(500), tti: Some(900), ..LRU });
     }
 
     #[test]
