@@ -92,6 +92,20 @@ def test_methods() -> None:
     assert isinstance(Service.__dict__["get"], cortado.CachedFunction)
 
 
+def test_bad_options_fail_at_the_decorator() -> None:
+    with pytest.raises(TypeError, match="key must be a callable"):
+        cached(max_capacity=1, key=5)  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="cache must be a cortado.Cache"):
+        cached(cache={})  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="options of the Cache"):
+        cached(cache=cortado.Cache(10), ttl=5)
+    with pytest.raises(ValueError, match="max_capacity"):
+
+        @cached(max_capacity=-1)
+        def f(x: int) -> int:
+            return x
+
+
 def test_unhashable_arguments() -> None:
     @cached
     def f(x: Any) -> Any:

@@ -121,6 +121,13 @@ def cached(
     """
     if callable(max_capacity) and not isinstance(max_capacity, int):
         return cached()(max_capacity)
+    if key is not None and not callable(key):
+        raise TypeError(f"key must be a callable or None, not {type(key).__name__}")
+    if cache is not None:
+        if not isinstance(cache, Cache):
+            raise TypeError(f"cache must be a cortado.Cache, not {type(cache).__name__}")
+        if ttl is not None or tti is not None:
+            raise TypeError("ttl and tti are options of the Cache given as cache=, not of cached()")
 
     def decorate(func: F) -> F:
         c = cache if cache is not None else Cache(max_capacity, ttl=ttl, tti=tti)
