@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 use pyo3::exceptions::{PyKeyError, PyTypeError, PyValueError};
 use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
-use pyo3::types::{PyInt, PyList, PyTuple};
+use pyo3::types::{PyDict, PyInt, PyList, PyTuple};
 use pyo3::PyTraverseError;
 
 use crate::callbacks::{self, Callbacks, ManualClock, PyExpiry};
@@ -375,6 +375,56 @@ impl Cache {
                 Err(_) => Err(PyKeyError::new_err((key.clone().unbind(),))),
             },
         }
+    }
+
+    /// Removes and returns the `(key, value)` pair the policy would evict next (reported to the
+    /// listener as `explicit`); `KeyError` if the cache is empty.
+    fn popitem(&self, py: Python<'_>) -> PyResult<Py<PyTuple>> {
+        match self.core.pop_coldest() {
+            Some((k, v)) => Ok(PyTuple::new(py, [k.to_object(py), v.obj.into_py()])?.unbind()),
+            None => Err(PyKeyError::new_err("popitem(): cache is empty")),
+        }
+    }
+
+    /// Stores the pairs of a mapping (anything with `keys()`), or of an iterable of pairs, then
+    /// the keyword arguments, as `dict.update` does.
+    #[pyo3(signature = (other = None, /, **kwargs))]
+    fn update(
+        &self,
+        other: Option<&Bound<'_, PyAny>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        if let Some(other) = other {
+            let py = other.py();
+            if let Ok(d) = other.cast::<PyDict>() {
+                for (k, v) in d.iter() {
+                    self.write(&k, &v, None)?;
+                }
+            } else if other.hasattr(pyo3::intern!(py, "keys"))? {
+                for k in other.call_method0(pyo3::intern!(py, "keys"))?.try_iter()? {
+                    let k = k?;
+                    let v = other.get_item(&k)?;
+                    self.write(&k, &v, None)?;
+                }
+            } else {
+                for (i, pair) in other.try_iter()?.enumerate() {
+                    let pair = pair?;
+                    let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) =
+                        pair.extract().map_err(|_| {
+                            PyTypeError::new_err(format!(
+                            "cannot convert update sequence element #{i} to a (key, value) pair"
+                        ))
+                        })?;
+                    self.write(&k, &v, None)?;
+                }
+            }
+        }
+        if let Some(kwargs) = kwargs {
+            for (k, v) in kwargs.iter() {
+                self.write(&k, &v, None)?;
+            }
+        }
+        Ok(())
     }
 
     /// The value for `key`, storing `default` first if absent (atomically: concurrent callers

@@ -281,6 +281,28 @@ def test_keys_behave_as_in_a_dict() -> None:
         assert all(c[k] == v for k, v in d.items())
 
 
+def test_update_and_popitem_as_on_a_dict() -> None:
+    gone: list[tuple[object, object, str]] = []
+    c: Cache[object, object] = Cache(10, policy="lru", eviction_listener=lambda k, v, cause: gone.append((k, v, cause)))
+    c.update({1: "a"}, x=2)
+    c.update([(3, "c")])
+    c.update(other="kw")  # a keyword named like the positional parameter, as with dict
+    assert dict(c) == {1: "a", "x": 2, 3: "c", "other": "kw"}
+    c.get(1)
+    assert c.popitem() == ("x", 2)  # the next victim: least recently used here
+    assert gone == [("x", 2, "explicit")]
+    while c:
+        c.popitem()
+    with pytest.raises(KeyError, match="empty"):
+        c.popitem()
+    with pytest.raises(TypeError, match="element #0"):
+        c.update([1])  # type: ignore[list-item]
+    # The whole MutableMapping interface, which the cache is registered as.
+    for name in ("__getitem__", "__setitem__", "__delitem__", "__iter__", "__len__", "__contains__", "keys", "items",
+                 "values", "get", "pop", "popitem", "clear", "update", "setdefault"):
+        assert callable(getattr(c, name)), name
+
+
 def test_python_key_equality() -> None:
     c: Cache[object, str] = Cache(100)
     c[1] = "one"

@@ -148,6 +148,8 @@ pub(crate) struct Inner<K, V, S> {
     write_seq: AtomicU64,
     /// Writes logged but not yet replayed into the policy.
     pending_ops: AtomicUsize,
+    /// The shard `pop_coldest` looks at first, in a segmented cache (taken in turn).
+    pop_cursor: AtomicUsize,
     /// One bit per shard with a non-empty write log (at most 256 shards).
     dirty: [AtomicU64; 4],
     entry_count: AtomicU64,
@@ -259,6 +261,7 @@ where
                 reads: ReadBuffer::new(),
                 write_seq: AtomicU64::new(0),
                 pending_ops: AtomicUsize::new(0),
+                pop_cursor: AtomicUsize::new(0),
                 dirty: Default::default(),
                 entry_count: AtomicU64::new(0),
                 weighted_size: AtomicU64::new(0),
@@ -776,6 +779,47 @@ where
     /// Each shard's keys in its policy's order, taken in turn from every shard (one from each,
     /// then the next from each...): shards split the key space evenly, so this approximates
     /// the order one policy over all entries would give.
+    /// Removes and returns the entry the policy would evict next (reported to the listener as
+    /// [`RemovalCause::Explicit`], like [`remove`](Self::remove)); `None` if the cache holds no
+    /// live entry. In a cache whose shards keep their own policies, the next victim of one of
+    /// them, taken in turn. What `dict.popitem` and lru-cache's `pop()` are to the bindings.
+    pub fn pop_coldest(&self) -> Option<(K, V)> {
+        // A few rounds: another thread may remove the chosen key before this one does.
+        for _ in 0..64 {
+            let key = self.coldest_key()?;
+            if let Some(v) = self.remove(&key) {
+                return Some((key, v));
+            }
+        }
+        None
+    }
+
+    /// The key of the first live, unexpired entry in eviction order (see `pop_coldest`).
+    fn coldest_key(&self) -> Option<K> {
+        let now = self.inner.clock.now();
+        let live = |s: &Shard<K, V>, local: u32| {
+            let e = s.slots.get(local as usize)?.as_ref()?;
+            (!self.expiry_on() || s.deadline(local) > now).then(|| e.key.clone())
+        };
+        if self.inner.segmented {
+            let n = self.inner.shards.len();
+            let start = self.inner.pop_cursor.fetch_add(1, Ordering::Relaxed);
+            return (0..n).find_map(|i| {
+                let s = self.inner.shards[(start + i) % n].0.read();
+                let p = s.policy.as_ref()?;
+                let key = p.coldest_first().find_map(|local| live(&s, local));
+                key
+            });
+        }
+        self.run_pending_tasks();
+        let policy = self.inner.policy.lock();
+        let key = policy.coldest_first().find_map(|id| {
+            let (idx, local) = self.split_id(id);
+            live(&self.inner.shards[idx].0.read(), local)
+        });
+        key
+    }
+
     fn keys_coldest_first_segmented(&self) -> Vec<K> {
         self.run_pending_tasks();
         let now = self.inner.clock.now();

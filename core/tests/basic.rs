@@ -298,3 +298,57 @@ fn a_heavy_entry_just_written_is_readable_at_once() {
         assert_eq!(*big_log.lock().unwrap(), vec![(1, 11, RemovalCause::Size)]);
     }
 }
+
+/// `pop_coldest` takes entries in eviction order (exact under LRU), reports each as
+/// `Explicit`, skips expired ones, and drains any layout.
+#[test]
+fn pop_coldest_takes_the_next_victim_until_empty() {
+    let (cache, log) = logged(
+        Cache::builder()
+            .max_capacity(10)
+            .eviction_policy(EvictionPolicy::Lru),
+    );
+    for k in 0..5 {
+        cache.insert(k, k * 10);
+    }
+    cache.get(&0);
+    assert_eq!(cache.pop_coldest(), Some((1, 10)));
+    assert_eq!(cache.pop_coldest(), Some((2, 20)));
+    assert_eq!(cache.keys_coldest_first(), vec![3, 4, 0]);
+    assert_eq!(
+        *log.lock().unwrap(),
+        vec![
+            (1, 10, RemovalCause::Explicit),
+            (2, 20, RemovalCause::Explicit)
+        ]
+    );
+    while cache.pop_coldest().is_some() {}
+    assert_eq!(cache.entry_count(), 0);
+    assert_eq!(cache.pop_coldest(), None);
+
+    // Expired entries are not returned: the maintenance it runs first reports them as expired.
+    let (clock, mock) = cortado::quanta::Clock::mock();
+    let (cache, log) = logged(Cache::builder().max_capacity(10).clock(clock));
+    cache.insert_with_ttl(1, 1, std::time::Duration::from_secs(1));
+    cache.insert(2, 2);
+    mock.increment(std::time::Duration::from_secs(2));
+    assert_eq!(cache.pop_coldest(), Some((2, 2)));
+    assert_eq!(cache.pop_coldest(), None);
+    assert_eq!(
+        *log.lock().unwrap(),
+        vec![
+            (1, 1, RemovalCause::Expired),
+            (2, 2, RemovalCause::Explicit)
+        ]
+    );
+
+    // Shards with policies of their own: each gives up its coldest in turn, until none is left.
+    let (cache, log) = logged(Cache::builder().max_capacity(4 * 4096).shards(4));
+    for k in 0..1000 {
+        cache.insert(k, k);
+    }
+    let mut popped: Vec<u64> = std::iter::from_fn(|| cache.pop_coldest().map(|(k, _)| k)).collect();
+    popped.sort_unstable();
+    assert_eq!(popped, (0..1000).collect::<Vec<_>>());
+    assert_eq!(log.lock().unwrap().len(), 1000);
+}

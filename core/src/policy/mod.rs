@@ -593,14 +593,19 @@ impl Policy {
     /// used by iteration order tests and LRU-compatible dumps.
     pub(crate) fn ids_coldest_first(&self) -> Vec<u32> {
         let mut out = Vec::with_capacity(self.len as usize);
-        for list in [&self.probation, &self.protected, &self.window] {
-            let mut id = list.head;
-            while id != NIL {
-                out.push(id);
-                id = self.nodes[id as usize].next;
-            }
-        }
+        out.extend(self.coldest_first());
         out
+    }
+
+    /// The ids in eviction order, lazily: a caller that wants the first live one stops there.
+    pub(crate) fn coldest_first(&self) -> impl Iterator<Item = u32> + '_ {
+        [&self.probation, &self.protected, &self.window]
+            .into_iter()
+            .flat_map(move |list| {
+                std::iter::successors(Some(list.head).filter(|&id| id != NIL), move |&id| {
+                    Some(self.nodes[id as usize].next).filter(|&n| n != NIL)
+                })
+            })
     }
 }
 
