@@ -776,9 +776,6 @@ where
         keys
     }
 
-    /// Each shard's keys in its policy's order, taken in turn from every shard (one from each,
-    /// then the next from each...): shards split the key space evenly, so this approximates
-    /// the order one policy over all entries would give.
     /// Removes and returns the entry the policy would evict next (reported to the listener as
     /// [`RemovalCause::Explicit`], like [`remove`](Self::remove)); `None` if the cache holds no
     /// live entry. In a cache whose shards keep their own policies, the next victim of one of
@@ -820,6 +817,9 @@ where
         key
     }
 
+    /// Each shard's keys in its policy's order, taken in turn from every shard (one from each,
+    /// then the next from each...): shards split the key space evenly, so this approximates
+    /// the order one policy over all entries would give.
     fn keys_coldest_first_segmented(&self) -> Vec<K> {
         self.run_pending_tasks();
         let now = self.inner.clock.now();

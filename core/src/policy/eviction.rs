@@ -264,7 +264,10 @@ impl Policy {
     /// entry heavier than the window's share otherwise went straight to a duel it usually
     /// lost, so `insert(k, v)` then `get(&k)` missed). Main makes room for it instead. Not
     /// spared: an entry heavier than the whole bound, which leaves at once. With all weights 1
-    /// the window's share (at least 1) always holds it, so this changes no decision there.
+    /// the window's share (at least 1) holds it whenever the window is over its share; it only
+    /// mattered where eviction ran out of window candidates and took the window's entries
+    /// themselves as candidates: a window growing below its share, or a batch of victims
+    /// chosen ahead, could have the newest entry duel, and lose, at its own insert.
     fn spared(&self) -> u32 {
         let id = self.window.tail;
         if id != NIL && u64::from(self.weight(id)) <= self.bound() {
