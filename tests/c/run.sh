@@ -25,7 +25,7 @@ if ! command -v valgrind >/dev/null 2>&1; then
     apt-get install -y -qq valgrind
 fi
 
-c_tests=(test_api test_errors test_listener test_loader test_expiry test_compute test_conformance)
+c_tests=(test_api test_errors test_listener test_loader test_expiry test_compute test_conformance test_random)
 cpp_tests=(test_wrapper)
 cflags=(-std=c11 -Wall -Wextra -Werror -pedantic -g -I include)
 cxxflags=(-std=c++17 -Wall -Wextra -Werror -pedantic -g -I include)
