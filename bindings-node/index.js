@@ -998,11 +998,14 @@ class Cache {
     if (this.#sizes !== undefined) {
       this.#sizes[index] = size
       this.#calculatedSize += size
-      if (status) {
-        status.entrySize = size
-        status.totalCalculatedSize = this.#calculatedSize
-      }
+      if (status) status.entrySize = size
     }
+  }
+
+  /** The total a write's status reports: after the evictions it made, as lru-cache's does
+   * (it evicts before it adds). */
+  #statusSize(status) {
+    if (this.#sizes !== undefined) status.totalCalculatedSize = this.#calculatedSize
   }
 
   /** Frees slot `i` (already out of the key map and the policy). */
@@ -1338,6 +1341,7 @@ class Cache {
       }
       if (this.#hasOnInsert && !isBF) this.#onInsert?.(v, k, 'add')
       if (rejected) this.#evict(index, gen)
+      if (status) this.#statusSize(status)
       if (status && this.#ttls) this.#statusTTL(status, index)
     } else {
       // update
@@ -1362,6 +1366,7 @@ class Cache {
         this.#valList[index] = v
         if (this.#ttls && !noUpdateTTL) this.#setItemTTL(index, ttl, start)
         this.#policyUpdate(index, oldSize, size, noUpdateTTL)
+        if (status) this.#statusSize(status)
         if (!isBF) {
           const oldValue =
             oldVal && this.#isBackgroundFetch(oldVal) ? oldVal.__staleWhileFetching : oldVal

@@ -49,6 +49,13 @@ function make(Class, cfg, clock, log, extra) {
   })
 }
 
+/** A status object as filled in, less `cache` (the cache itself, which differs by design). */
+function withoutTimes(status) {
+  const s = { ...status }
+  delete s.cache
+  return s
+}
+
 function snapshot(c) {
   const noStart = (d) => d.map(([k, e]) => [k, { ...e, start: undefined }])
   return {
@@ -110,13 +117,19 @@ function run(cfg, seed, steps, { keys = smallKeys, snapshotEvery = 5, clears = t
     const apply = (c, clock) => {
       try {
         switch (op[0]) {
-          case 'set':
-            return c.set(op[1], op[2], op[3] && { ...op[3] }) === c ? 'this' : 'other'
+          case 'set': {
+            const status = {}
+            const same = c.set(op[1], op[2], { ...op[3], status }) === c
+            return [same ? 'this' : 'other', withoutTimes(status)]
+          }
           case 'get':
           case 'has':
           case 'peek':
-          case 'memo':
-            return c[op[0]](op[1], { ...op[2] })
+          case 'memo': {
+            const status = {}
+            const result = c[op[0]](op[1], { ...op[2], status })
+            return [result, withoutTimes(status)]
+          }
           case 'delete':
           case 'getRemainingTTL':
             return c[op[0]](op[1])
