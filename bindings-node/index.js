@@ -274,6 +274,8 @@ class Cache {
   #hitCounts
   /** How many inserts' victims a native call chooses beyond its own (0: none ahead). */
   #ahead = 0
+  /** Whether an insert into a full cache evicts before it adds (see `#evictFirst`). */
+  #evictsFirst = false
   /**
    * Until when (ms, `perf.now()`) chosen victims may be dropped: from then on an entry may have
    * expired, and an insert into a full cache must reclaim expired entries before live ones.
@@ -469,6 +471,7 @@ class Cache {
     // is needed). Under `'lru'` too: the chosen ones are the least recently used, dropped in
     // that order, and a use takes one back (`#rescue`), so the order stays lru-cache's.
     this.#ahead = this.#weighted ? 0 : Math.min(MAX_AHEAD, Math.floor(capacity / 128))
+    this.#evictsFirst = policy === 'lru' && this.#max > 0
   }
 
   // ---- the native policy -----------------------------------------------------------------
@@ -622,6 +625,33 @@ class Cache {
     for (const w of this.#liveChosen()) {
       if (this.#isStale(w)) this.#delete(this.#keyList[w], 'expire', true)
     }
+  }
+
+  /**
+   * Under `'lru'`, an insert into a cache full by count evicts before it adds, as lru-cache
+   * does: `dispose` sees `max` entries and not the new key, and the new key takes the victim's
+   * slot (which decides whether a late value of an aborted fetch still lands, as in
+   * lru-cache). The victim is the next one chosen ahead, or the policy's coldest, asked for
+   * together with the next `#ahead` (kept as chosen, so most such inserts make no native call).
+   * Caches without callbacks or fetches take `#insertFull`, where the order cannot be seen.
+   */
+  #evictFirst() {
+    let w = this.#takeChosen()
+    if (w < 0) {
+      const u = this.#u32
+      u[W_AHEAD] = this.#ahead
+      const n = this.#call(OP_EVICT_ONE)
+      u[W_AHEAD] = 0
+      if (n === 0) return
+      if (!this.#canKeepChosen(n)) {
+        this.#takeVictims(n)
+        return
+      }
+      this.#keepChosen(n, -1)
+      w = this.#takeChosen()
+      if (w < 0) return
+    }
+    this.#evict(w, this.#gens[w])
   }
 
   /**
@@ -1019,7 +1049,13 @@ class Cache {
       this.#starts[i] = 0
     }
     this.#free.push(i)
-    this.#size--
+    if (--this.#size === 0) {
+      // Empty, every slot is free: start over from slot 0, as lru-cache does, so that a cache's
+      // slots (which decide whether a late value of an aborted fetch lands, as in lru-cache)
+      // stay lru-cache's under 'lru'.
+      this.#free.length = 0
+      this.#nextSlot = 0
+    }
   }
 
   /** Evicts slot `i` if it still holds generation `gen` (lru-cache's `#evict`): reason `evict`. */
@@ -1319,6 +1355,7 @@ class Cache {
     let index = this.#size === 0 ? undefined : this.#keyMap.get(k)
     if (index === undefined) {
       // addition
+      if (this.#evictsFirst && this.#size >= this.#max && this.#free.length === 0) this.#evictFirst()
       index = this.#allocSlot()
       this.#keyList[index] = k
       this.#valList[index] = v
@@ -1344,7 +1381,8 @@ class Cache {
       if (status) this.#statusSize(status)
       if (status && this.#ttls) this.#statusTTL(status, index)
     } else {
-      // update
+      // update; under 'lru' the use comes first, as lru-cache moves the key before `dispose`
+      if (this.#evictsFirst) this.#touch(index)
       const oldVal = this.#valList[index]
       if (v !== oldVal) {
         if (!noDisposeOnSet) {

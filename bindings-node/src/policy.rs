@@ -453,9 +453,14 @@ impl State {
             }
             OP_EVICT_ONE => {
                 // The coldest slot, without resizing the policy (which would also resize, and
-                // clear, its frequency sketch).
-                if let Some(slot) = self.policy.pop_coldest() {
-                    self.victims.push(slot);
+                // clear, its frequency sketch), and the `W_AHEAD` next ones, coldest first, for
+                // a caller that evicts before it inserts and keeps them as chosen victims.
+                let ahead = self.u32_at(W_AHEAD);
+                for _ in 0..=ahead {
+                    match self.policy.pop_coldest() {
+                        Some(slot) => self.victims.push(slot),
+                        None => break,
+                    }
                 }
                 f64::from(self.emit())
             }

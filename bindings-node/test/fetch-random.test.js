@@ -90,11 +90,8 @@ async function run(cfg, seed, steps) {
       if (r() < 0.2) opts.allowStale = r() < 0.5
       if (r() < 0.1) opts.noDeleteOnFetchRejection = true
       if (r() < 0.1) opts.allowStaleOnFetchRejection = true
-      if (r() < 0.1 && !cfg.ignoreFetchAbort) opts.allowStaleOnFetchAbort = true
-      // Not both: a fetch with both, whose entry is evicted while it runs, writes its late value
-      // back here unless its slot was taken since, where lru-cache's insert into a full cache
-      // gives the slot to the new key at once (README, "Differences from lru-cache").
-      if (r() < 0.1 && !(opts.allowStaleOnFetchAbort || cfg.allowStaleOnFetchAbort)) opts.ignoreFetchAbort = true
+      if (r() < 0.1) opts.allowStaleOnFetchAbort = true
+      if (r() < 0.1) opts.ignoreFetchAbort = true
       if (r() < 0.1) opts.noDeleteOnStaleGet = true
       if (cfg.ttl && r() < 0.15) opts.ttl = 1 + Math.floor(r() * 20)
       if (r() < 0.3) opts.context = `ctx${step}`

@@ -37,16 +37,19 @@ const values = ['x', 'yy', 'zzz', 'wwww', 7, 8, 9]
 
 function make(Class, cfg, clock, log, extra) {
   const tag = (name) => (v, k, r) => log.push([name, k, v, r])
-  return new Class({
+  // What a dispose callback sees of the cache: lru-cache evicts before it adds a key.
+  const seen = (v, k, r) => log.push(['dispose', k, v, r, c.size])
+  const c = new Class({
     ...cfg,
     ...extra,
     perf: clock,
     ttlResolution: 0,
-    dispose: tag('dispose'),
+    dispose: seen,
     disposeAfter: tag('disposeAfter'),
     onInsert: tag('onInsert'),
     memoMethod: (k, stale, { context }) => context ?? `memo:${k}`,
   })
+  return c
 }
 
 /** A status object as filled in, less `cache` (the cache itself, which differs by design). */
