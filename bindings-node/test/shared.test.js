@@ -244,3 +244,32 @@ test('a closed loader lets waiting fetches retry', async () => {
   assert.equal(await waiting, 'b1')
   b.close()
 })
+
+test('a set or delete of the key while it is fetched wins over the fetch', async () => {
+  let release
+  const c = new SharedCache(uniqueName('overtaken'), {
+    max: 10,
+    fetchMethod: () => new Promise((resolve) => (release = resolve)),
+  })
+  try {
+    // Another thread could do either while the load runs (the update-then-invalidate pattern
+    // of a cache kept beside a database): the caller gets what it loaded, the cache keeps the
+    // write, or stays without the key.
+    const p = c.fetch('k')
+    c.set('k', 'newer')
+    release('loaded')
+    assert.equal(await p, 'loaded')
+    assert.equal(c.get('k'), 'newer')
+    const q = c.fetch('gone')
+    c.delete('gone')
+    release('loaded')
+    assert.equal(await q, 'loaded')
+    assert.equal(c.has('gone'), false)
+    const r = c.fetch('gone')
+    release('again')
+    assert.equal(await r, 'again')
+    assert.equal(c.get('gone'), 'again')
+  } finally {
+    c.close()
+  }
+})

@@ -303,3 +303,33 @@ def test_guard_misuse() -> None:
         guard.complete(2)
     assert c["k"] == 1
     assert cortado.Cache[str, int](1)._claim("x")[0] == 1  # dropped unresolved: abandoned, no leak
+
+
+def test_a_write_during_a_load_wins_over_it() -> None:
+    # The loader stands in for another thread writing or invalidating the key while it loads
+    # (the cache-aside update-then-invalidate race): the caller gets what it loaded, the cache
+    # keeps the write, or stays without the key.
+    c: Cache[str, str] = Cache(10)
+
+    def load_overtaken_by_a_write() -> str:
+        c["k"] = "newer"
+        return "loaded"
+
+    assert c.get_with("k", load_overtaken_by_a_write) == "loaded"
+    assert c["k"] == "newer"
+
+    def load_overtaken_by_an_invalidation() -> str:
+        c.invalidate("gone")
+        return "loaded"
+
+    assert c.get_with("gone", load_overtaken_by_an_invalidation) == "loaded"
+    assert "gone" not in c
+    assert c.get_with("gone", lambda: "again") == "again"
+    assert c["gone"] == "again"
+
+    async def load_async_overtaken() -> str:
+        c.clear()
+        return "loaded"
+
+    assert asyncio.run(c.get_with_async("a", load_async_overtaken)) == "loaded"
+    assert "a" not in c

@@ -565,6 +565,8 @@ where
 
     /// Removes `key` and returns its value if it was present and not expired. The removal is
     /// reported to the listener as [`RemovalCause::Explicit`] (or `Expired` if it had expired).
+    /// A load of `key` in flight (`get_with` and the like) will not store its value: it may
+    /// have read what the caller is removing the key for.
     pub fn remove<Q>(&self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
@@ -574,6 +576,7 @@ where
         let idx = self.shard_index(hash);
         let stored = {
             let mut shard = self.inner.shards[idx].0.write();
+            shard.supersede_load(hash, key);
             let local = shard.find(hash, key)?;
             let deadline = shard.deadline(local);
             let (stored, weight) = shard.remove_at(hash, local);
@@ -609,12 +612,15 @@ where
     }
 
     /// Removes every entry, reporting each as [`RemovalCause::Explicit`] (expired ones as
-    /// `Expired`).
+    /// `Expired`). Loads in flight will not store their values.
     pub fn invalidate_all(&self) {
         let now = self.inner.clock.now();
         for (idx, shard) in self.inner.shards.iter().enumerate() {
             let drained = {
                 let mut s = shard.0.write();
+                for load in s.loads.iter() {
+                    load.supersede();
+                }
                 let drained = s.drain_all();
                 for (local, _, _, e) in &drained {
                     self.log_op(

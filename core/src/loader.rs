@@ -12,6 +12,7 @@ use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::thread::ThreadId;
@@ -20,7 +21,8 @@ use parking_lot::{Condvar, Mutex};
 
 /// How a load ended, as every waiter sees it.
 pub enum LoadResult<V> {
-    /// The loader produced this value; it is in the cache.
+    /// The loader produced this value; it is in the cache, unless the key was written or
+    /// explicitly removed while it loaded (see [`LoadGuard::complete`](crate::LoadGuard::complete)).
     Loaded(V),
     /// The loader produced no value (an `optionally_get_with` miss); nothing was cached.
     Absent,
@@ -81,16 +83,42 @@ pub struct LoadSlot<K, V> {
     pub(crate) key: K,
     pub(crate) hash: u64,
     pub(crate) owner: Option<ThreadId>,
+    /// Set when the key is written or explicitly removed while it loads, under the shard's
+    /// lock, and read under it by the load's own write, which then leaves the cache alone: the
+    /// loader may have read what that write replaced (invalidating after an update of the
+    /// source is how a cache-aside user says so), so its value must not land over the write or
+    /// outlive the removal. Callers and waiters still get the value they asked for.
+    superseded: AtomicBool,
+    /// Whether writes supersede this load: not for an entry computation, which decides from
+    /// the value it read and writes as any write does.
+    supersedable: bool,
     state: Mutex<State<V>>,
     done: Condvar,
 }
 
+impl<K, V> LoadSlot<K, V> {
+    /// A write or an explicit removal of the key happened while it loads (caller holds the
+    /// shard's write lock).
+    pub(crate) fn supersede(&self) {
+        if self.supersedable {
+            self.superseded.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the load's value must not be written (caller holds the shard's write lock).
+    pub(crate) fn superseded(&self) -> bool {
+        self.superseded.load(Ordering::Relaxed)
+    }
+}
+
 impl<K, V: Clone> LoadSlot<K, V> {
-    pub(crate) fn new(key: K, hash: u64, owner: Option<ThreadId>) -> Self {
+    pub(crate) fn new(key: K, hash: u64, owner: Option<ThreadId>, supersedable: bool) -> Self {
         Self {
             key,
             hash,
             owner,
+            superseded: AtomicBool::new(false),
+            supersedable,
             state: Mutex::new(State::Pending {
                 wakers: Vec::new(),
                 callbacks: Vec::new(),

@@ -75,7 +75,9 @@ where
         &self.slot.key
     }
 
-    /// Stores `value` in the cache and hands it to every waiter.
+    /// Stores `value` in the cache and hands it to every waiter. If the key was written or
+    /// explicitly removed (`invalidate`, `remove`, `invalidate_all`) while it loaded, the value
+    /// is only handed over: the cache keeps that write, or stays without the key.
     pub fn complete(self, value: V) {
         self.complete_with(value, DeadlineChoice::Shared);
     }
@@ -87,14 +89,20 @@ where
         self.complete_with(value, DeadlineChoice::Own(deadline));
     }
 
-    pub(crate) fn complete_with(mut self, value: V, choice: DeadlineChoice) {
+    /// Returns whether the value was stored (not superseded).
+    pub(crate) fn complete_with(mut self, value: V, choice: DeadlineChoice) -> bool {
         let choice = match choice {
             DeadlineChoice::Shared => self.cache.expiry_choice(&self.slot.key, &value),
             other => other,
         };
-        self.cache
-            .write(self.slot.key.clone(), value.clone(), choice);
+        let stored = self.cache.write_from(
+            self.slot.key.clone(),
+            value.clone(),
+            choice,
+            Some(&self.slot),
+        );
         self.resolve(LoadResult::Loaded(value), true);
+        stored
     }
 
     /// The loader found nothing: nothing is cached, waiters get [`LoadResult::Absent`].
@@ -226,7 +234,7 @@ where
                 }
             }
         }
-        let slot = Arc::new(LoadSlot::new(key, hash, owner));
+        let slot = Arc::new(LoadSlot::new(key, hash, owner, mode != ClaimMode::Compute));
         shard
             .loads
             .insert_unique(hash, Arc::clone(&slot), |s| s.hash);
@@ -443,10 +451,7 @@ where
             false,
         ) {
             Ok(Claimed::Load(guard)) => match init() {
-                Ok(Some(v)) => {
-                    guard.complete(v);
-                    true
-                }
+                Ok(Some(v)) => guard.complete_with(v, DeadlineChoice::Shared),
                 Ok(None) => {
                     guard.complete_absent();
                     false

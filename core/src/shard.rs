@@ -142,6 +142,21 @@ impl<K, V> Default for Shard<K, V> {
 }
 
 impl<K: Hash + Eq, V> Shard<K, V> {
+    /// Marks the load in flight for `key`, if any, as superseded by a write or an explicit
+    /// removal (see `LoadSlot`): its value will not be stored.
+    #[inline]
+    pub(crate) fn supersede_load<Q>(&self, hash: u64, key: &Q)
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        if !self.loads.is_empty() {
+            if let Some(slot) = self.loads.find(hash, |s| s.key.borrow() == key) {
+                slot.supersede();
+            }
+        }
+    }
+
     /// The slot holding `key`, expired or not.
     #[inline]
     pub(crate) fn find<Q>(&self, hash: u64, key: &Q) -> Option<u32>

@@ -268,3 +268,102 @@ fn refresh_after_write_serves_stale_while_one_caller_reloads() {
     assert!(!cache.refresh(1, || Err::<Option<u32>, ()>(())));
     assert_eq!(cache.get(&1), Some(4));
 }
+
+/// The claim on `key`, which must be free.
+fn claim(cache: &Cache<u32, u32>, key: u32) -> cortado::LoadGuard<u32, u32, cortado::RandomState> {
+    match cache.claim_load(key).unwrap() {
+        Claim::Load(guard) => guard,
+        _ => panic!("expected to load {key}"),
+    }
+}
+
+#[test]
+fn a_load_superseded_by_an_explicit_removal_is_not_stored() {
+    // Cache-aside: the source is updated, then the key invalidated, while a load that read the
+    // old source is in flight. Its value must not land after the invalidation.
+    let cache: Cache<u32, u32> = Cache::new(100);
+    for remove in [
+        (|c: &Cache<u32, u32>| c.invalidate(&1)) as fn(&Cache<u32, u32>),
+        |c| assert_eq!(c.remove(&1), None),
+        |c| c.invalidate_all(),
+    ] {
+        let guard = claim(&cache, 1);
+        let Claim::Wait(waiter) = cache.claim_load_detached(1) else {
+            panic!("the second claim waits")
+        };
+        remove(&cache);
+        guard.complete(10);
+        assert_eq!(
+            cache.get(&1),
+            None,
+            "an invalidation outlives the load it overtook"
+        );
+        assert!(
+            matches!(waiter.try_result(), Some(LoadResult::Loaded(10))),
+            "waiters still get the value"
+        );
+        // The next load is stored as usual.
+        claim(&cache, 1).complete(11);
+        assert_eq!(cache.get(&1), Some(11));
+        cache.invalidate(&1);
+    }
+}
+
+#[test]
+fn a_write_during_a_load_is_kept() {
+    let cache: Cache<u32, u32> = Cache::new(100);
+    let guard = claim(&cache, 1);
+    cache.insert(2, 2); // another key: no effect on the load
+    cache.insert(1, 20);
+    guard.complete(10);
+    assert_eq!(
+        cache.get(&1),
+        Some(20),
+        "the load does not overwrite a newer write"
+    );
+    // A load that nothing overtook is stored, even next to other keys' writes.
+    let guard = claim(&cache, 3);
+    cache.insert(2, 3);
+    cache.invalidate(&4);
+    guard.complete(30);
+    assert_eq!(cache.get(&3), Some(30));
+}
+
+#[test]
+fn get_with_racing_an_invalidation_leaves_the_key_absent() {
+    let cache: Cache<u32, u32> = Cache::new(100);
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let c = cache.clone();
+    let loader = std::thread::spawn(move || {
+        c.get_with(1, move || {
+            started_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+            10
+        })
+    });
+    started_rx.recv().unwrap();
+    cache.invalidate(&1);
+    release_tx.send(()).unwrap();
+    assert_eq!(loader.join().unwrap(), 10, "the caller gets what it loaded");
+    assert_eq!(cache.get(&1), None);
+    assert_eq!(
+        cache.get_with(1, || 11),
+        11,
+        "and the next caller loads afresh"
+    );
+}
+
+#[test]
+fn a_refresh_overtaken_by_a_write_keeps_the_write() {
+    let cache: Cache<u32, u32> = Cache::new(100);
+    cache.insert(1, 1);
+    let c = cache.clone();
+    let refreshed = c.refresh(1, || {
+        // The write lands while the reload runs.
+        cache.insert(1, 2);
+        Ok::<_, std::convert::Infallible>(Some(3))
+    });
+    assert!(!refreshed, "the refresh did not store its value");
+    assert_eq!(cache.get(&1), Some(2));
+}

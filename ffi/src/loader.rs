@@ -122,6 +122,11 @@ fn claim_and_load(
 /// failure. (In the rare race where another thread stores the key between this call's
 /// lookup and its claim, the call may count one lookup more.)
 ///
+/// If the key is inserted or removed (`cortado_cache_insert`, `cortado_cache_remove`,
+/// `cortado_cache_invalidate_all`, ...) while its loader runs, the loaded value is returned to
+/// the callers but not stored: the cache keeps that write, or stays without the key (the
+/// loader may have read what the write replaced).
+///
 /// A loader that calls `cortado_cache_get_with` for its own key on the same cache gets
 /// RECURSIVE_LOAD (instead of a deadlock). Loads that wait on each other across threads
 /// (A's loader waits for B while B's waits for A) deadlock: avoid such cycles.

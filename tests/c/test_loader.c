@@ -1,7 +1,7 @@
 /*
  * cortado_cache_get_with: loading on a miss, coalescing across pthreads (one loader run, the
  * same value handle for everyone), errors shared with the waiters and never cached, loaders
- * that produce nothing, and a loader that re-enters its own key.
+ * that produce nothing, a loader that re-enters its own key, and loads overtaken by a write.
  *
  * CORTADO_TEST_THREADS sets the thread count (default 16; run.sh lowers it under valgrind).
  */
@@ -98,7 +98,45 @@ static int32_t load_recursive(void *userdata, const uint8_t *key, size_t key_len
     return 0;
 }
 
+/* Writes or invalidates its own key before it returns, as another thread could while it runs. */
+struct overtaking {
+    cortado_cache *cache;
+    int invalidate; /* 1: invalidate the key; 0: insert "newer" */
+};
+
+static int32_t load_overtaken(void *userdata, const uint8_t *key, size_t key_len,
+                              cortado_load_ctx *ctx) {
+    struct overtaking *o = userdata;
+    if (o->invalidate) {
+        CHECK_STATUS(cortado_cache_remove(o->cache, key, key_len, NULL), CORTADO_STATUS_NOT_FOUND);
+    } else {
+        CHECK_OK(cortado_cache_insert(o->cache, key, key_len, S("newer")));
+    }
+    CHECK_OK(cortado_load_ctx_set_bytes(ctx, S("loaded")));
+    return 0;
+}
+
 /* ---- single-threaded ------------------------------------------------------------------ */
+
+/* A write or an invalidation of the key while it loads wins over the load: the caller gets
+ * what it loaded, the cache keeps the write (or stays without the key). */
+static void test_a_load_overtaken_by_a_write_is_not_stored(void) {
+    cortado_cache *c = new_cache();
+    const cortado_value *v = NULL;
+    struct overtaking write = {.cache = c, .invalidate = 0};
+    CHECK_OK(cortado_cache_get_with(c, S("k"), load_overtaken, &write, &v, NULL));
+    CHECK_VALUE(v, "loaded");
+    cortado_value_release(v);
+    CHECK_OK(cortado_cache_get(c, S("k"), &v));
+    CHECK_VALUE(v, "newer");
+    cortado_value_release(v);
+    struct overtaking invalidation = {.cache = c, .invalidate = 1};
+    CHECK_OK(cortado_cache_get_with(c, S("gone"), load_overtaken, &invalidation, &v, NULL));
+    CHECK_VALUE(v, "loaded");
+    cortado_value_release(v);
+    CHECK_STATUS(cortado_cache_get(c, S("gone"), &v), CORTADO_STATUS_NOT_FOUND);
+    cortado_cache_free(c);
+}
 
 static void test_loads_on_miss_then_hits(void) {
     cortado_cache *c = new_cache();
@@ -281,6 +319,7 @@ int main(void) {
     RUN(test_errors_are_returned_and_not_cached);
     RUN(test_loader_without_a_value);
     RUN(test_recursive_load_is_refused);
+    RUN(test_a_load_overtaken_by_a_write_is_not_stored);
     RUN(test_concurrent_callers_share_one_load);
     RUN(test_concurrent_callers_share_one_error);
     HARNESS_END();

@@ -12,6 +12,7 @@ use super::{event_with, Cache, DeadlineChoice, Tally, BACKLOG_LIMIT, EXPIRE_BUDG
 use crate::clock::deadline_after;
 use crate::expiry::remaining;
 use crate::listener::{Pending, RemovalCause};
+use crate::loader::LoadSlot;
 use crate::policy::Policy;
 use crate::shard::{Shard, Stored, WriteOp};
 
@@ -22,7 +23,8 @@ where
     S: BuildHasher + Clone + Send + Sync + 'static,
 {
     /// Inserts or replaces the value for `key`. A replaced value is reported to the listener
-    /// as [`RemovalCause::Replaced`].
+    /// as [`RemovalCause::Replaced`]. A load of `key` in flight (`get_with` and the like) will
+    /// not overwrite this value: its callers get what they loaded, the cache keeps this.
     pub fn insert(&self, key: K, value: V) {
         let choice = self.expiry_choice(&key, &value);
         self.write(key, value, choice);
@@ -79,6 +81,20 @@ where
 
     /// The one write path: insert or replace, log it for the policy, notify, maybe maintain.
     pub(crate) fn write(&self, key: K, value: V, choice: DeadlineChoice) {
+        self.write_from(key, value, choice, None);
+    }
+
+    /// [`write`](Self::write), for a load's own result when `load` is its slot: then nothing
+    /// is written if the key was written or explicitly removed while it loaded (see
+    /// `LoadSlot::supersede`). Any other write marks such a load as superseded. Returns
+    /// whether it wrote.
+    pub(crate) fn write_from(
+        &self,
+        key: K,
+        value: V,
+        choice: DeadlineChoice,
+        load: Option<&LoadSlot<K, V>>,
+    ) -> bool {
         let weight = self.weigh(&key, &value);
         let now = self.now();
         let hash = self.hash(&key);
@@ -100,6 +116,18 @@ where
             let mut shard = self.inner.shards[idx].0.write();
             if let Some(p) = &shard.policy {
                 p.prefetch_add(hash);
+            }
+            match load {
+                None => shard.supersede_load(hash, &key),
+                Some(slot) if slot.superseded() => {
+                    drop(shard);
+                    // Nothing to write; a policy taken for this write still does its upkeep.
+                    if let Some(policy) = policy {
+                        self.maintain_with(policy, EXPIRE_BUDGET, true, Tally::default());
+                    }
+                    return false;
+                }
+                Some(_) => {}
             }
             if let Some(local) = shard.find(hash, &key) {
                 let current = shard.deadline(local);
@@ -201,6 +229,7 @@ where
         if !applied {
             self.after_write();
         }
+        true
     }
 
     /// The policy, if this write may hand its change over directly: TinyLFU only (LRU must
