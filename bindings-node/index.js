@@ -276,6 +276,13 @@ class Cache {
   #ahead = 0
   /** Whether an insert into a full cache evicts before it adds (see `#evictFirst`). */
   #evictsFirst = false
+  /** Whether an update is a use before its `dispose` runs, as in lru-cache (`'lru'` only). */
+  #usesFirst = false
+  /**
+   * Slots the policy has let go of and `#evict` has yet to remove, as (slot, generation) pairs,
+   * coldest first: iteration from their callbacks still lists them, as lru-cache's does.
+   */
+  #leaving = []
   /**
    * Until when (ms, `perf.now()`) chosen victims may be dropped: from then on an entry may have
    * expired, and an insert into a full cache must reclaim expired entries before live ones.
@@ -472,6 +479,7 @@ class Cache {
     // that order, and a use takes one back (`#rescue`), so the order stays lru-cache's.
     this.#ahead = this.#weighted ? 0 : Math.min(MAX_AHEAD, Math.floor(capacity / 128))
     this.#evictsFirst = policy === 'lru' && this.#max > 0
+    this.#usesFirst = policy === 'lru'
   }
 
   // ---- the native policy -----------------------------------------------------------------
@@ -793,10 +801,16 @@ class Cache {
     // Callbacks (dispose, abort listeners) may change the cache while victims are handled:
     // each victim is identified by its slot's generation as of now.
     const gens = words.map((w) => this.#gens[w & 0x7fffffff])
-    for (let j = 0; j < words.length; j++) {
-      const w = words[j]
-      if ((w & 0x7fffffff) === newSlot && w < EXPIRED_BIT) deferNew = true
-      else this.#victim(w, gens[j])
+    const mark = this.#leaving.length
+    for (let j = 0; j < words.length; j++) this.#leaving.push(words[j] & 0x7fffffff, gens[j])
+    try {
+      for (let j = 0; j < words.length; j++) {
+        const w = words[j]
+        if ((w & 0x7fffffff) === newSlot && w < EXPIRED_BIT) deferNew = true
+        else this.#victim(w, gens[j])
+      }
+    } finally {
+      this.#leaving.length = mark
     }
     return deferNew
   }
@@ -1064,11 +1078,19 @@ class Cache {
     if (k === undefined || this.#gens[i] !== gen) return
     const v = this.#valList[i]
     const isBF = this.#isBackgroundFetch(v)
-    if (isBF) v.__abortController.abort(new Error('evicted'))
-    const oldValue = isBF ? v.__staleWhileFetching : v
-    if ((this.#hasDispose || this.#hasDisposeAfter) && oldValue !== undefined) {
-      if (this.#hasDispose) this.#dispose?.(oldValue, k, 'evict')
-      if (this.#hasDisposeAfter) this.#disposed?.push([oldValue, k, 'evict'])
+    // The policy has let go of the victim already; until it is gone, iteration (from an abort
+    // listener or `dispose`) still lists it, as the coldest entry, as lru-cache's does.
+    const mark = this.#leaving.length
+    this.#leaving.push(i, gen)
+    try {
+      if (isBF) v.__abortController.abort(new Error('evicted'))
+      const oldValue = isBF ? v.__staleWhileFetching : v
+      if ((this.#hasDispose || this.#hasDisposeAfter) && oldValue !== undefined) {
+        if (this.#hasDispose) this.#dispose?.(oldValue, k, 'evict')
+        if (this.#hasDisposeAfter) this.#disposed?.push([oldValue, k, 'evict'])
+      }
+    } finally {
+      this.#leaving.length = mark
     }
     if (this.#gens[i] !== gen || this.#keyList[i] === undefined) return
     this.#removeItemSize(i)
@@ -1090,12 +1112,31 @@ class Cache {
   /** Live slots, coldest (next to be evicted) first: LRU first in `'lru'` mode. */
   #order() {
     const order = this.#call(OP_ORDER)
-    if (this.#chosenAt === this.#nChosen) return order
+    if (this.#chosenAt === this.#nChosen && this.#leaving.length === 0) return order
     const chosen = this.#liveChosen()
-    const all = new Uint32Array(chosen.length + order.length)
-    all.set(chosen)
-    all.set(order, chosen.length)
+    const lead = this.#stillLeaving(order, chosen)
+    const all = new Uint32Array(lead.length + chosen.length + order.length)
+    all.set(lead)
+    all.set(chosen, lead.length)
+    all.set(order, lead.length + chosen.length)
     return all
+  }
+
+  /** The slots of `#leaving` still holding their entries, once each, and in neither list. */
+  #stillLeaving(order, chosen) {
+    const out = []
+    const l = this.#leaving
+    if (l.length === 0) return out
+    const listed = new Set(order)
+    for (const w of chosen) listed.add(w)
+    for (let j = 0; j < l.length; j += 2) {
+      const w = l[j]
+      if (this.#gens[w] === l[j + 1] && this.#keyList[w] !== undefined && !listed.has(w)) {
+        listed.add(w)
+        out.push(w)
+      }
+    }
+    return out
   }
 
   #isValidIndex(index) {
@@ -1382,7 +1423,7 @@ class Cache {
       if (status && this.#ttls) this.#statusTTL(status, index)
     } else {
       // update; under 'lru' the use comes first, as lru-cache moves the key before `dispose`
-      if (this.#evictsFirst) this.#touch(index)
+      if (this.#usesFirst) this.#touch(index)
       const oldVal = this.#valList[index]
       if (v !== oldVal) {
         if (!noDisposeOnSet) {

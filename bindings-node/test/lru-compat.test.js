@@ -37,8 +37,11 @@ const values = ['x', 'yy', 'zzz', 'wwww', 7, 8, 9]
 
 function make(Class, cfg, clock, log, extra) {
   const tag = (name) => (v, k, r) => log.push([name, k, v, r])
-  // What a dispose callback sees of the cache: lru-cache evicts before it adds a key.
-  const seen = (v, k, r) => log.push(['dispose', k, v, r, c.size])
+  // What a dispose callback sees of the cache: lru-cache evicts before it adds a key (for a
+  // count bound), and lists a victim until it is gone. Not the keys with TTLs: lru-cache
+  // starts a new key's TTL after the evictions its size makes, so until then the key can look
+  // stale (its slot's previous start) and iteration skips it.
+  const seen = (v, k, r) => log.push(['dispose', k, v, r, c.size, cfg.ttl ? [] : [...c.keys()]])
   const c = new Class({
     ...cfg,
     ...extra,
