@@ -618,9 +618,7 @@ where
         for (idx, shard) in self.inner.shards.iter().enumerate() {
             let drained = {
                 let mut s = shard.0.write();
-                for load in s.loads.iter() {
-                    load.supersede();
-                }
+                s.supersede_loads();
                 let drained = s.drain_all();
                 for (local, _, _, e) in &drained {
                     self.log_op(

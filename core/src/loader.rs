@@ -98,11 +98,14 @@ pub struct LoadSlot<K, V> {
 
 impl<K, V> LoadSlot<K, V> {
     /// A write or an explicit removal of the key happened while it loads (caller holds the
-    /// shard's write lock).
-    pub(crate) fn supersede(&self) {
+    /// shard's write lock). Returns whether the load is now superseded: the caller then takes
+    /// it out of the shard's loads, so that later callers load afresh rather than wait for a
+    /// value read before that write.
+    pub(crate) fn supersede(&self) -> bool {
         if self.supersedable {
             self.superseded.store(true, Ordering::Relaxed);
         }
+        self.supersedable
     }
 
     /// Whether the load's value must not be written (caller holds the shard's write lock).

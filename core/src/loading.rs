@@ -77,7 +77,8 @@ where
 
     /// Stores `value` in the cache and hands it to every waiter. If the key was written or
     /// explicitly removed (`invalidate`, `remove`, `invalidate_all`) while it loaded, the value
-    /// is only handed over: the cache keeps that write, or stays without the key.
+    /// is only handed over: the cache keeps that write, or stays without the key, and callers
+    /// that came after the write did not wait for this load but started their own.
     pub fn complete(self, value: V) {
         self.complete_with(value, DeadlineChoice::Shared);
     }

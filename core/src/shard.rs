@@ -143,18 +143,26 @@ impl<K, V> Default for Shard<K, V> {
 
 impl<K: Hash + Eq, V> Shard<K, V> {
     /// Marks the load in flight for `key`, if any, as superseded by a write or an explicit
-    /// removal (see `LoadSlot`): its value will not be stored.
+    /// removal (see `LoadSlot`): its value will not be stored, and callers from now on do not
+    /// wait for it (those already waiting get its value).
     #[inline]
-    pub(crate) fn supersede_load<Q>(&self, hash: u64, key: &Q)
+    pub(crate) fn supersede_load<Q>(&mut self, hash: u64, key: &Q)
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
         if !self.loads.is_empty() {
-            if let Some(slot) = self.loads.find(hash, |s| s.key.borrow() == key) {
-                slot.supersede();
+            if let Ok(entry) = self.loads.find_entry(hash, |s| s.key.borrow() == key) {
+                if entry.get().supersede() {
+                    entry.remove();
+                }
             }
         }
+    }
+
+    /// [`supersede_load`](Self::supersede_load) for every load in flight.
+    pub(crate) fn supersede_loads(&mut self) {
+        self.loads.retain(|slot| !slot.supersede());
     }
 
     /// The slot holding `key`, expired or not.

@@ -367,3 +367,34 @@ fn a_refresh_overtaken_by_a_write_keeps_the_write() {
     assert!(!refreshed, "the refresh did not store its value");
     assert_eq!(cache.get(&1), Some(2));
 }
+
+#[test]
+fn a_caller_after_an_invalidation_loads_afresh_instead_of_waiting() {
+    // The load in flight read the source before the update the invalidation announces: a
+    // caller that comes after must not be handed its value.
+    let cache: Cache<u32, u32> = Cache::new(100);
+    for first_finishes_first in [true, false] {
+        let old = claim(&cache, 1);
+        let Claim::Wait(early) = cache.claim_load_detached(1) else {
+            panic!("a caller before the invalidation waits")
+        };
+        cache.invalidate(&1);
+        let Claim::Load(fresh) = cache.claim_load_detached(1) else {
+            panic!("a caller after the invalidation loads afresh")
+        };
+        let Claim::Wait(late) = cache.claim_load_detached(1) else {
+            panic!("and later callers wait for that load")
+        };
+        if first_finishes_first {
+            old.complete(10);
+            fresh.complete(20);
+        } else {
+            fresh.complete(20);
+            old.complete(10);
+        }
+        assert!(matches!(early.try_result(), Some(LoadResult::Loaded(10))));
+        assert!(matches!(late.try_result(), Some(LoadResult::Loaded(20))));
+        assert_eq!(cache.get(&1), Some(20));
+        cache.invalidate(&1);
+    }
+}
