@@ -387,3 +387,69 @@ fn expiring_weighted_workload_in_one_shard() {
 fn expiring_weighted_workload_across_shards() {
     expiring_weighted_workload(8);
 }
+
+/// Cache-aside under real threads: writers update a "database" and then invalidate the key,
+/// readers load through `get_with` from the database (slowly enough for writes to overtake
+/// them). Whenever everyone has stopped (after each of several rounds), the cache must hold
+/// nothing older than the database: a load that read a row before its update must not have
+/// landed after the invalidation. (Without superseded loads every run failed, in its first rounds.)
+fn cache_aside_never_keeps_a_stale_row(shards: usize) {
+    const KEYS: u64 = 4;
+    let cache: Cache<u64, u64> = Cache::builder().max_capacity(100).shards(shards).build();
+    let db: Arc<Vec<AtomicU64>> = Arc::new((0..KEYS).map(|_| AtomicU64::new(0)).collect());
+    let version = Arc::new(AtomicU64::new(1));
+    for round in 0..40u64 {
+        let barrier = Arc::new(Barrier::new(THREADS as usize));
+        let threads: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (cache, db, version, barrier) = (
+                    cache.clone(),
+                    Arc::clone(&db),
+                    Arc::clone(&version),
+                    Arc::clone(&barrier),
+                );
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let mut x = 0x2545_F491_4F6C_DD1Du64 ^ (round * THREADS + t + 1);
+                    for _ in 0..200 {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        let key = x % KEYS;
+                        if (x >> 32) % 3 == 0 {
+                            let v = version.fetch_add(1, Ordering::SeqCst);
+                            db[key as usize].store(v, Ordering::SeqCst);
+                            cache.invalidate(&key);
+                        } else {
+                            cache.get_with(key, || {
+                                let row = db[key as usize].load(Ordering::SeqCst);
+                                // A slow source: gives the writers room to overtake.
+                                std::thread::sleep(std::time::Duration::from_micros(20));
+                                row
+                            });
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        for key in 0..KEYS {
+            if let Some(v) = cache.get(&key) {
+                let row = db[key as usize].load(Ordering::SeqCst);
+                assert_eq!(v, row, "round {round}: key {key} kept a stale row");
+            }
+        }
+    }
+}
+
+#[test]
+fn cache_aside_never_keeps_a_stale_row_in_one_shard() {
+    cache_aside_never_keeps_a_stale_row(1);
+}
+
+#[test]
+fn cache_aside_never_keeps_a_stale_row_across_shards() {
+    cache_aside_never_keeps_a_stale_row(8);
+}
