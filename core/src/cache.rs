@@ -653,7 +653,8 @@ where
 
     /// Removes every entry for which `predicate` returns true and returns how many were
     /// removed. The predicate runs outside every lock, on snapshots of each shard; an entry
-    /// replaced meanwhile is judged again on its new value.
+    /// replaced meanwhile is judged again on its new value. Unlike `invalidate`, it leaves
+    /// loads in flight alone (they have no value to judge yet): their values are stored.
     pub fn invalidate_entries_if(&self, predicate: impl Fn(&K, &V) -> bool) -> usize {
         let now = self.inner.clock.now();
         let mut removed = 0;
