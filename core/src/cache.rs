@@ -615,6 +615,7 @@ where
     /// `Expired`). Loads in flight will not store their values.
     pub fn invalidate_all(&self) {
         let now = self.inner.clock.now();
+        let mut panic = None;
         for (idx, shard) in self.inner.shards.iter().enumerate() {
             let drained = {
                 let mut s = shard.0.write();
@@ -646,9 +647,15 @@ where
                 };
                 pending.push((e.key, e.value, cause));
             }
-            self.notify(pending);
+            // A listener that panics does not stop the other shards' removals.
+            if let Some(p) = self.deliver(pending) {
+                panic.get_or_insert(p);
+            }
         }
         self.after_write();
+        if let Some(p) = panic {
+            std::panic::resume_unwind(p);
+        }
     }
 
     /// Removes every entry for which `predicate` returns true and returns how many were
@@ -658,6 +665,7 @@ where
     pub fn invalidate_entries_if(&self, predicate: impl Fn(&K, &V) -> bool) -> usize {
         let now = self.inner.clock.now();
         let mut removed = 0;
+        let mut panic = None;
         for (idx, shard) in self.inner.shards.iter().enumerate() {
             let snapshot: Vec<(u32, u32, K, V)> = {
                 let s = shard.0.read();
@@ -697,9 +705,14 @@ where
                     (k, v, c)
                 })
                 .collect::<Vec<_>>();
-            self.notify(pending);
+            if let Some(p) = self.deliver(pending) {
+                panic.get_or_insert(p);
+            }
         }
         self.after_write();
+        if let Some(p) = panic {
+            std::panic::resume_unwind(p);
+        }
         removed
     }
 

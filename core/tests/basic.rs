@@ -352,3 +352,43 @@ fn pop_coldest_takes_the_next_victim_until_empty() {
     assert_eq!(popped, (0..1000).collect::<Vec<_>>());
     assert_eq!(log.lock().unwrap().len(), 1000);
 }
+
+#[test]
+fn a_listener_that_panics_on_one_removal_still_hears_of_the_others() {
+    use std::sync::{Arc, Mutex};
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let h = Arc::clone(&heard);
+    let cache: Cache<u32, u32> = Cache::builder()
+        .max_capacity(100)
+        .eviction_listener(move |k, _v, _c| {
+            h.lock().unwrap().push(k);
+            assert_ne!(k, 3, "the listener fails on key 3");
+        })
+        .build();
+    for k in 0..100 {
+        cache.insert(k, k);
+    }
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cache.invalidate_all()));
+    assert!(r.is_err(), "the listener's panic reaches the caller");
+    let mut all = heard.lock().unwrap().clone();
+    all.sort_unstable();
+    assert_eq!(
+        all,
+        (0..100).collect::<Vec<_>>(),
+        "every removal was reported"
+    );
+    assert_eq!(cache.entry_count(), 0, "and every shard was cleared");
+    // The same for a predicate's removals and for evictions.
+    heard.lock().unwrap().clear();
+    for k in 0..100 {
+        cache.insert(k, k);
+    }
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        cache.invalidate_entries_if(|k, _| k % 2 == 1)
+    }));
+    assert!(r.is_err());
+    assert_eq!(heard.lock().unwrap().len(), 50);
+    assert_eq!(cache.entry_count(), 50);
+    cache.insert(1, 1);
+    assert_eq!(cache.get(&1), Some(1));
+}

@@ -328,11 +328,29 @@ where
         }
     }
 
+    /// Tells the listener about each removal. A listener that panics on one still hears of
+    /// every other (each removal is reported, whatever the listener does with the one before),
+    /// and the first panic goes on to the caller once all have been delivered.
     pub(crate) fn notify(&self, removed: impl IntoIterator<Item = (K, V, RemovalCause)>) {
-        if let Some(l) = &self.inner.config.listener {
-            for (k, v, c) in removed {
-                l(k, v, c);
+        if let Some(payload) = self.deliver(removed) {
+            std::panic::resume_unwind(payload);
+        }
+    }
+
+    /// [`notify`](Self::notify) that hands back the listener's first panic instead of resuming
+    /// it, for callers with more to do (and to report) before they fail.
+    pub(crate) fn deliver(
+        &self,
+        removed: impl IntoIterator<Item = (K, V, RemovalCause)>,
+    ) -> Option<Box<dyn std::any::Any + Send>> {
+        let l = self.inner.config.listener.as_ref()?;
+        let mut panic = None;
+        for (k, v, c) in removed {
+            let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| l(k, v, c)));
+            if let Err(payload) = delivered {
+                panic.get_or_insert(payload);
             }
         }
+        panic
     }
 }
