@@ -392,3 +392,34 @@ fn a_listener_that_panics_on_one_removal_still_hears_of_the_others() {
     cache.insert(1, 1);
     assert_eq!(cache.get(&1), Some(1));
 }
+
+#[test]
+fn a_listener_that_panics_on_an_eviction_still_hears_of_the_replaced_value() {
+    use std::sync::{Arc, Mutex};
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let h = Arc::clone(&heard);
+    let cache: Cache<u32, u32> = Cache::builder()
+        .max_capacity(10)
+        .weigher(|_k, v| *v)
+        .eviction_listener(move |k, v, c| {
+            h.lock().unwrap().push((k, v, c));
+            assert_ne!(
+                c,
+                RemovalCause::Size,
+                "the listener fails on evictions for size"
+            );
+        })
+        .build();
+    cache.insert(1, 5);
+    cache.insert(2, 4);
+    // A heavier value for key 1 pushes the total over the bound: the write both replaces a
+    // value and evicts for size, and the listener panics on the eviction.
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cache.insert(1, 7)));
+    assert!(r.is_err());
+    let heard = heard.lock().unwrap().clone();
+    assert!(heard.contains(&(1, 5, RemovalCause::Replaced)), "{heard:?}");
+    assert!(
+        heard.iter().any(|&(_, _, c)| c == RemovalCause::Size),
+        "{heard:?}"
+    );
+}

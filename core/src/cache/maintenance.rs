@@ -57,17 +57,22 @@ where
     /// held, it gets one more try (not more: with a writer that never stops, a reader that
     /// happened to start maintenance must not be kept doing it for as long as the writer runs).
     pub(super) fn maintain(&self, policy: MutexGuard<'_, Policy>, budget: usize, recheck: bool) {
-        self.maintain_with(policy, budget, recheck, Tally::default());
+        if let Some(payload) = self.maintain_with(policy, budget, recheck, Tally::default()) {
+            std::panic::resume_unwind(payload);
+        }
     }
 
-    /// [`maintain`](Self::maintain), settling the caller's pending count changes with its own.
+    /// [`maintain`](Self::maintain), settling the caller's pending count changes with its own,
+    /// and handing back a panic of the listener (see [`deliver`](Self::deliver)) for the
+    /// caller to resume once it has reported its own removals.
+    #[must_use]
     pub(super) fn maintain_with(
         &self,
         mut policy: MutexGuard<'_, Policy>,
         budget: usize,
         recheck: bool,
         mut tally: Tally,
-    ) {
+    ) -> Option<Box<dyn std::any::Any + Send>> {
         let max_rounds = if budget == usize::MAX { 16 } else { 4 };
         let mut removed: Pending<K, V> = Pending::new();
         let mut rounds = 0;
@@ -92,12 +97,13 @@ where
         }
         drop(policy);
         self.settle(tally);
-        self.notify(removed);
+        let panic = self.deliver(removed);
         if recheck && self.inner.status.load(Ordering::Acquire) == REQUIRED {
             if let Some(policy) = self.inner.policy.try_lock() {
                 self.maintain(policy, budget, false);
             }
         }
+        panic
     }
 
     /// One pass: drain reads and writes into the policy, expire, evict. Returns whether work

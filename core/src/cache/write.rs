@@ -123,7 +123,7 @@ where
                     drop(shard);
                     // Nothing to write; a policy taken for this write still does its upkeep.
                     if let Some(policy) = policy {
-                        self.maintain_with(policy, EXPIRE_BUDGET, true, Tally::default());
+                        self.maintain(policy, EXPIRE_BUDGET, true);
                     }
                     return false;
                 }
@@ -215,19 +215,30 @@ where
         // under the policy lock. It settles the counts with the evictions it makes, so a full
         // cache's insert and its eviction cost no shared counter update at all.
         let applied = direct.is_some();
-        match direct {
+        let mut panic = match direct {
             Some(policy) => self.maintain_with(policy, EXPIRE_BUDGET, true, tally),
-            None => self.settle(tally),
+            None => {
+                self.settle(tally);
+                None
+            }
+        };
+        // Every removal is reported even if the listener panics on one (see `deliver`).
+        if let Some(p) = self.deliver(removed) {
+            panic.get_or_insert(p);
         }
-        self.notify(removed);
         if let Some((k, v, cause)) = notify {
             if cause == RemovalCause::Expired {
                 self.record_evictions(1, 0);
             }
-            self.notify_one(k, v, cause);
+            if let Some(p) = self.deliver(std::iter::once((k, v, cause))) {
+                panic.get_or_insert(p);
+            }
         }
         if !applied {
             self.after_write();
+        }
+        if let Some(p) = panic {
+            std::panic::resume_unwind(p);
         }
         true
     }
