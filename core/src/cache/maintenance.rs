@@ -345,7 +345,18 @@ where
 
     /// [`notify`](Self::notify) that hands back the listener's first panic instead of resuming
     /// it, for callers with more to do (and to report) before they fail.
+    #[inline]
     pub(crate) fn deliver(
+        &self,
+        removed: impl IntoIterator<Item = (K, V, RemovalCause)>,
+    ) -> Option<Box<dyn std::any::Any + Send>> {
+        // Without a listener there is nothing to tell: the removals are dropped here.
+        self.inner.config.listener.as_ref()?;
+        self.deliver_to_listener(removed)
+    }
+
+    #[inline(never)]
+    fn deliver_to_listener(
         &self,
         removed: impl IntoIterator<Item = (K, V, RemovalCause)>,
     ) -> Option<Box<dyn std::any::Any + Send>> {

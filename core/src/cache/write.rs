@@ -234,7 +234,8 @@ where
                 panic.get_or_insert(p);
             }
         }
-        if !applied {
+        // A segmented cache's shard has maintained already: no call (`after_write` would return).
+        if !applied && !self.inner.segmented {
             self.after_write();
         }
         if let Some(p) = panic {
