@@ -367,7 +367,9 @@ where
 
     /// Returns the value for `key`, loading it with `init` if absent. Concurrent callers for
     /// the same missing key run one `init` between them; the others wait (parked) and get the
-    /// same value.
+    /// same value. If the key is inserted or removed while `init` runs, the loaded value is
+    /// returned but not stored (see [`LoadGuard::complete`]), and callers that come after that
+    /// write load afresh.
     ///
     /// # Panics
     /// If `init` panics (the waiters then retry), or if `init` calls back into the cache for
