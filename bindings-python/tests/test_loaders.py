@@ -333,3 +333,44 @@ def test_a_write_during_a_load_wins_over_it() -> None:
 
     assert asyncio.run(c.get_with_async("a", load_async_overtaken)) == "loaded"
     assert "a" not in c
+
+
+def test_cache_aside_under_threads_never_keeps_a_stale_row() -> None:
+    # Writers update a "database" row and then invalidate its key; readers load through
+    # get_with from the database, slowly (the loader sleeps with the GIL released, so writers
+    # overtake it). Whenever everyone has stopped, nothing cached may be older than its row.
+    c: Cache[int, int] = Cache(100)
+    db = [0] * 4
+    lock = threading.Lock()
+    version = [0]
+
+    def worker(seed: int) -> None:
+        import random
+
+        r = random.Random(seed)
+        for _ in range(60):
+            key = r.randrange(4)
+            if r.random() < 0.35:
+                with lock:
+                    version[0] += 1
+                    db[key] = version[0]
+                c.invalidate(key)
+            else:
+
+                def load(key: int = key) -> int:
+                    row = db[key]
+                    time.sleep(0.0002)
+                    return row
+
+                c.get_with(key, load)
+
+    for round_ in range(15):
+        threads = [threading.Thread(target=worker, args=(round_ * 10 + t,)) for t in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+            assert not t.is_alive()
+        for key in range(4):
+            cached = c.get(key)
+            assert cached is None or cached == db[key], f"round {round_}: key {key} kept a stale row"
