@@ -1408,15 +1408,7 @@ class Cache {
       if (status) status.set = 'add'
       if (this.#ttls) this.#setItemTTL(index, ttl, start)
       const gen = this.#gens[index]
-      let rejected = this.#policyInsert(index, size)
-      if (this.#max !== 0 && this.#weighted) {
-        // max and maxSize together: the policy bounds the size, the count is bounded here.
-        while (this.#size - (rejected ? 1 : 0) > this.#max) {
-          const n = this.#call(OP_EVICT_ONE)
-          if (n === 0) break
-          rejected = this.#takeVictims(n, index) || rejected
-        }
-      }
+      const rejected = this.#withinBounds(index, this.#policyInsert(index, size))
       if (this.#hasOnInsert && !isBF) this.#onInsert?.(v, k, 'add')
       if (rejected) this.#evict(index, gen)
       if (status) this.#statusSize(status)
@@ -1470,6 +1462,31 @@ class Cache {
     return this
   }
 
+  /**
+   * Evicts until the bounds hold, after the policy's own victims, and returns whether the new
+   * entry in slot `newSlot` (-1: none) was rejected. The policy's victims can leave the cache
+   * over its bounds: with both `max` and `maxSize` the policy bounds only the size, and an
+   * expired victim that a fetch is refreshing stays (see `#expiredByPolicy`).
+   */
+  #withinBounds(newSlot, rejected) {
+    for (;;) {
+      const leaving = rejected && newSlot >= 0
+      const over =
+        (this.#max !== 0 && this.#size - (leaving ? 1 : 0) > this.#max) ||
+        (this.#maxSize > 0 &&
+          this.#calculatedSize - (leaving && this.#sizes ? this.#sizes[newSlot] : 0) > this.#maxSize)
+      if (!over) return rejected
+      const w = this.#takeChosen()
+      if (w >= 0) {
+        this.#dropChosen(w)
+        continue
+      }
+      const n = this.#call(OP_EVICT_ONE)
+      if (n === 0) return rejected
+      rejected = this.#takeVictims(n, newSlot) || rejected
+    }
+  }
+
   /** A write to the live entry in slot `i`: a use, maybe a new weight and deadline. */
   #policyUpdate(i, oldSize, size, noUpdateTTL) {
     const deadlineChanged = this.#useWheel && !noUpdateTTL
@@ -1481,6 +1498,7 @@ class Cache {
       this.#f64[F_NOW] = -1
       const n = this.#call(OP_UPDATE)
       if (n !== 0) this.#takeVictims(n)
+      this.#withinBounds(-1, false)
     } else if (deadlineChanged) {
       this.#logEvent((EV_ACCESS_DEADLINE | i) >>> 0, this.#deadlineOf(i))
       if (this.#chosenPos[i] !== 0) this.#rescue(i)
