@@ -21,6 +21,7 @@ const configs = [
   { max: 6, ttl: 10 },
   { max: 6, ttl: 10, allowStale: true, noDeleteOnFetchRejection: true },
   { maxSize: 20, sizeCalculation: sizeOf, ttl: 10 },
+  { max: 5, maxSize: 20, sizeCalculation: sizeOf, ttl: 10, updateAgeOnGet: true, allowStale: true },
   { max: 200, ttl: 300 }, // victims chosen ahead (see index.js, `#chosen`)
 ]
 
