@@ -717,16 +717,19 @@ class Cache {
    * Keeps the `n` victims in the output area (coldest first) as the chosen ones, to be dropped
    * one per insert, the first of them by the caller now. Returns whether the new entry in slot
    * `newSlot` is among them (rejected by admission): then it goes now instead, and every other
-   * victim waits.
+   * victim waits. Expired entries the policy reclaimed in the same call (with TTLs) are not
+   * chosen: they are handled now, as `#takeVictims` handles them.
    */
   #keepChosen(n, newSlot) {
     const out = this.#out
     const chosen = this.#chosen
     let rejected = false
     let m = 0
+    let expired
     for (let j = 0; j < n; j++) {
       const w = out[j]
-      if (w === newSlot) rejected = true
+      if (w >= EXPIRED_BIT) (expired ??= []).push(w & 0x7fffffff)
+      else if (w === newSlot) rejected = true
       else {
         chosen[m] = w
         this.#chosenGen[m++] = this.#gens[w]
@@ -735,6 +738,10 @@ class Cache {
     }
     this.#nChosen = m
     this.#chosenAt = 0
+    if (expired !== undefined) {
+      const gens = expired.map((i) => this.#gens[i])
+      for (let j = 0; j < expired.length; j++) this.#expiredByPolicy(expired[j], false, gens[j])
+    }
     return rejected
   }
 

@@ -33,8 +33,16 @@ function run(cfg, seed, steps, keyCount) {
   const trace = []
   const where = () => `config ${JSON.stringify(cfg)} seed ${seed}: ${JSON.stringify(trace.slice(-10))}`
   const model = new InvariantModel(() => clock.now(), where)
-  const c = new Cache({ ...cfg, perf: clock, ttlResolution: 0, dispose: model.dispose })
   let next = 0
+  // memo() computes a missing or stale value through memoMethod and stores it: a write.
+  let computed = false
+  const memoMethod = (k) => {
+    computed = true
+    const v = next++
+    model.wrote(k, v, cfg.ttl ?? 0)
+    return v
+  }
+  const c = new Cache({ ...cfg, perf: clock, ttlResolution: 0, dispose: model.dispose, memoMethod })
   for (let step = 0; step < steps; step++) {
     const x = r()
     const k = Math.floor(r() * keyCount)
@@ -72,6 +80,15 @@ function run(cfg, seed, steps, keyCount) {
     } else if (x < 0.93) {
       trace.push(['purgeStale'])
       c.purgeStale()
+    } else if (x < 0.935) {
+      const forceRefresh = r() < 0.3
+      trace.push(['memo', k, forceRefresh])
+      computed = false
+      const v = c.memo(k, { forceRefresh })
+      model.returned(k, v)
+      // A hit is a get: with updateAgeOnGet its age starts again.
+      if (!computed && cfg.updateAgeOnGet) model.restarted(v)
+      assert.equal(c.peek(k), v, `a value memo returned is not there, ${where()}`)
     } else if (x < 0.94) {
       trace.push(['clear'])
       c.clear()
@@ -92,7 +109,7 @@ function run(cfg, seed, steps, keyCount) {
 configs.forEach((cfg, ci) => {
   test(`tinylfu invariants under random operations: ${JSON.stringify(cfg, (k, v) => (typeof v === 'function' ? 'fn' : v))}`, () => {
     const big = (cfg.max ?? 0) >= 128
-    for (let seed = 1; seed <= (big ? 4 : 30); seed++) {
+    for (let seed = 1; seed <= Number(process.env.SEEDS || (big ? 20 : 30)); seed++) {
       run(cfg, ci * 1000 + seed, big ? 4000 : 400, big ? 500 : 20)
     }
   })
