@@ -81,7 +81,7 @@ function unordered(c) {
   return { ...s, entries: s.entries.sort(byKey), stale: s.stale.sort(byKey) }
 }
 
-async function run(cfg, seed, steps, policy = 'lru') {
+async function run(cfg, seed, steps, policy = 'lru', keySet = keys) {
   const r = rng(seed)
   const pick = (a) => a[Math.floor(r() * a.length)]
   const snapshot = policy === 'lru' ? snapshotInOrder : unordered
@@ -93,7 +93,7 @@ async function run(cfg, seed, steps, policy = 'lru') {
   let n = 0
   for (let step = 0; step < steps; step++) {
     const x = r()
-    const k = pick(keys)
+    const k = pick(keySet)
     let op
     if (x < 0.3) {
       const opts = {}
@@ -218,4 +218,15 @@ roomyConfigs.forEach((cfg, ci) => {
       await run(cfg, 9000 + ci * 100 + seed, 150, 'tinylfu')
     }
   })
+})
+
+// 'lru' caches of 128 entries or more choose their victims ahead (see index.js, `#chosen`):
+// fetches into a cache filled many times over.
+const bigKeys = Array.from({ length: 300 }, (_, i) => (i % 2 ? `k${i}` : i))
+test('fetch behaves as lru-cache\'s with victims chosen ahead', async () => {
+  for (const cfg of [{ max: 150 }, { max: 150, ttl: 60 }]) {
+    for (let seed = 1; seed <= Number(process.env.SEEDS || 4); seed++) {
+      await run(cfg, 9900 + seed, 1500, 'lru', bigKeys)
+    }
+  }
 })
