@@ -51,9 +51,18 @@ function run(cfg, seed, steps, keyCount) {
       const opts = {}
       if (cfg.ttl && r() < 0.3) opts.ttl = 1 + Math.floor(r() * 20)
       trace.push(['set', k, v, opts])
+      if (cfg.ttl && !opts.ttl && r() < 0.2) opts.noUpdateTTL = true
+      const old = opts.noUpdateTTL ? c.peek(k, { allowStale: true }) : undefined
       model.wrote(k, v, opts.ttl ?? cfg.ttl ?? 0)
+      if (old !== undefined) {
+        // noUpdateTTL: a replacement keeps the entry's start and ttl, stale or not.
+        const [was, now] = [model.written.get(old), model.written.get(v)]
+        now.start = was.start
+        now.ttl = was.ttl
+      }
       c.set(k, v, opts)
-      assert.equal(c.peek(k), v, `a value just set is not there, ${where()}`)
+      // (With noUpdateTTL over a stale entry, the new value is stale at once, as in lru-cache.)
+      assert.equal(c.peek(k, { allowStale: !!opts.noUpdateTTL }), v, `a value just set is not there, ${where()}`)
     } else if (x < 0.6) {
       trace.push(['get', k])
       const v = c.get(k)
