@@ -81,6 +81,38 @@ def test_random_operations_keep_the_invariants(max_capacity: int, ttl: Optional[
                 check_read(k, c.peek(k))
             elif x < 0.72:
                 check_read(k, c.pop(k, None), removed=True)
+            elif x < 0.78:
+                # get_with, whose loader may write or remove its own key meanwhile (as another
+                # thread could): then the loaded value is returned but not stored.
+                loaded = step + 1_000_000
+                meddle = rnd.choice([None, None, "write", "remove"])
+
+                def loader(k: object = k, loaded: int = loaded, meddle: Optional[str] = meddle) -> int:
+                    if meddle == "write":
+                        other = loaded + 1_000_000
+                        written[other] = _Written(k, clock.elapsed + ttl if ttl is not None else float("inf"))
+                        latest[k] = other
+                        c[k] = other
+                    elif meddle == "remove":
+                        c.pop(k, None)
+                    else:
+                        written[loaded] = _Written(k, clock.elapsed + ttl if ttl is not None else float("inf"))
+                        latest[k] = loaded
+                    calls.append(loaded)
+                    return loaded
+
+                calls: list[int] = []
+                v = c.get_with(k, loader)
+                if calls:
+                    assert v == loaded
+                    if meddle is None:
+                        assert c.peek(k) == loaded, "a value just loaded is not there"
+                    elif meddle == "write":
+                        assert c.peek(k) == latest[k], "a load overwrote a write made while it ran"
+                    else:
+                        assert c.peek(k) is None, "a load outlived a removal made while it ran"
+                else:
+                    check_read(k, v)
             elif x < 0.85:
                 clock.advance(rnd.choice([0.1, 0.7, 2.3]))
             elif x < 0.9:
