@@ -3,8 +3,10 @@
  * hold whatever the policy evicts (the invariants of core/tests/model.rs and of the bindings'
  * random tests): a value read is its key's latest and not expired, a value just written is
  * there, the bound holds, and every value ever written is still cached or was reported to the
- * listener exactly once, with a cause its history allows. Values are 8-byte ids, so each names
- * one write; byte keys, weights from the default weigher (key + value length).
+ * listener exactly once, with a cause its history allows; and a get_with whose loader writes or
+ * removes its own key meanwhile returns what it loaded but leaves that write (or removal) in
+ * place. Values are 8-byte ids, so each names one write; byte keys, weights from the default
+ * weigher (key + value length).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -62,9 +64,50 @@ static void listener(void *userdata, const uint8_t *key, size_t key_len, const c
     }
 }
 
+/* Registers write `id` of key k, alive for ttl_ms. */
+static void wrote(struct model *m, uint64_t id, int k, uint64_t ttl_ms) {
+    m->deadline[id] = m->now_ms + ttl_ms;
+    m->key_of[id] = k;
+    if (m->latest[k] != 0) {
+        m->replaced_by[m->latest[k] - 1] = id + 1;
+    }
+    m->latest[k] = id + 1;
+}
+
+/* A get_with load of step `id`: undisturbed it loads value `id`; or it first writes `id` to its
+ * own key, or removes that key, as another thread could meanwhile, and loads a value no write
+ * ever registers (STEPS + id), which must then never be stored. */
+struct random_load {
+    struct model *m;
+    cortado_cache *c;
+    uint64_t id;
+    int k;
+    int meddle; /* 0: none, 1: write, 2: remove */
+    int called;
+    uint64_t loaded;
+};
+
+static int32_t random_loader(void *userdata, const uint8_t *key, size_t key_len,
+                             cortado_load_ctx *ctx) {
+    struct random_load *l = userdata;
+    l->called = 1;
+    l->loaded = l->meddle == 0 ? l->id : STEPS + l->id;
+    if (l->meddle == 1) {
+        wrote(l->m, l->id, l->k, 1000);
+        CHECK_OK(cortado_cache_insert(l->c, key, key_len, (const uint8_t *)&l->id, 8));
+    } else if (l->meddle == 2) {
+        (void)cortado_cache_remove(l->c, key, key_len, NULL); /* absent, or present but expired */
+    } else {
+        wrote(l->m, l->id, l->k, 1000);
+    }
+    CHECK_OK(cortado_load_ctx_set_bytes(ctx, (const uint8_t *)&l->loaded, 8));
+    return 0;
+}
+
 /* A value the cache returned for key k: the latest written, not reported, not expired. */
 static void check_read(struct model *m, int k, const cortado_value *v) {
     uint64_t id = id_of(v);
+    CHECK(id < STEPS); /* never a load that a write overtook */
     CHECK(m->latest[k] == id + 1);
     CHECK(m->cause[id] == 0);
     CHECK(m->now_ms < m->deadline[id]);
@@ -93,15 +136,10 @@ static void run(uint64_t seed, int weighted) {
         uint8_t key[3];
         key_bytes(k, key);
         const cortado_value *v = NULL;
-        switch (r % 16) {
+        switch (r % 17) {
         case 0: case 1: case 2: case 3: case 4: { /* insert, one in five with a TTL of its own */
             uint64_t ttl_ms = r % 5 == 0 ? 1 + (r >> 8) % 1500 : 1000;
-            m->deadline[id] = m->now_ms + ttl_ms;
-            m->key_of[id] = k;
-            if (m->latest[k] != 0) {
-                m->replaced_by[m->latest[k] - 1] = id + 1;
-            }
-            m->latest[k] = id + 1;
+            wrote(m, id, k, ttl_ms);
             if (r % 5 == 0) {
                 CHECK_OK(cortado_cache_insert_with_ttl_ns(c, key, 3, (const uint8_t *)&id, 8, ttl_ms * MS));
             } else {
@@ -134,6 +172,29 @@ static void run(uint64_t seed, int weighted) {
         case 13: case 14:
             CHECK_OK(cortado_cache_run_pending_tasks(c));
             break;
+        case 16: {
+            struct random_load l = {.m = m, .c = c, .id = id, .k = k, .meddle = (int)((r >> 8) % 4)};
+            if (l.meddle == 3) {
+                l.meddle = 0;
+            }
+            CHECK_OK(cortado_cache_get_with(c, key, 3, random_loader, &l, &v, NULL));
+            if (!l.called) {
+                check_read(m, k, v); /* a hit */
+                cortado_value_release(v);
+                break;
+            }
+            CHECK(id_of(v) == l.loaded); /* the caller gets what it loaded */
+            cortado_value_release(v);
+            cortado_status st = cortado_cache_peek(c, key, 3, &v);
+            if (l.meddle == 2) {
+                CHECK_STATUS(st, CORTADO_STATUS_NOT_FOUND); /* the removal outlived the load */
+            } else {
+                CHECK_OK(st); /* the load, or the write made while it ran */
+                CHECK(id_of(v) == id);
+                cortado_value_release(v);
+            }
+            break;
+        }
         default:
             if ((r >> 8) % 8 == 0) {
                 CHECK_OK(cortado_cache_invalidate_all(c));
@@ -155,6 +216,7 @@ static void run(uint64_t seed, int weighted) {
     uint64_t count = 0;
     while (cortado_iter_next(it, &key, &key_len, &v) == CORTADO_STATUS_OK) {
         uint64_t id = id_of(v);
+        CHECK(id < STEPS);
         check_read(m, m->key_of[id], v);
         present[id] = 1;
         count++;
