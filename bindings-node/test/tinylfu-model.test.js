@@ -25,6 +25,9 @@ const configs = [
   // 128 entries or more: victims are chosen a few inserts ahead (see index.js, `#chosen`).
   { max: 200 },
   { max: 200, ttl: 300 },
+  { max: 200, ttl: 300, updateAgeOnGet: true },
+  { max: 200, ttl: 100, ttlAutopurge: true },
+  { max: 150, maxSize: 1500, sizeCalculation: sizeOf, ttl: 200 },
 ]
 
 function run(cfg, seed, steps, keyCount) {
