@@ -11,7 +11,7 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const { LRUCache: Reference } = require('lru-cache')
 const { Cache } = require('..')
-const { ManualClock, rng } = require('./helpers.js')
+const { ManualClock, rng, byKey, asMultiset } = require('./helpers.js')
 
 const tick = () => new Promise((r) => setImmediate(r))
 
@@ -75,8 +75,6 @@ function snapshotInOrder(c) {
 
 /** `snapshot` as a set, for TinyLFU, whose order is the policy's own. */
 function unordered(c) {
-  const name = (k) => `${typeof k}:${k}`
-  const byKey = (a, b) => (name(a[0]) < name(b[0]) ? -1 : name(a[0]) > name(b[0]) ? 1 : 0)
   const s = snapshotInOrder(c)
   return { ...s, entries: s.entries.sort(byKey), stale: s.stale.sort(byKey) }
 }
@@ -86,7 +84,7 @@ async function run(cfg, seed, steps, policy = 'lru', keySet = keys) {
   const pick = (a) => a[Math.floor(r() * a.length)]
   const snapshot = policy === 'lru' ? snapshotInOrder : unordered
   // purgeStale() calls back in iteration order.
-  const calls = policy === 'lru' ? (log) => log : (log) => log.map((e) => JSON.stringify(e)).sort()
+  const calls = policy === 'lru' ? (log) => log : asMultiset
   const A = side(Cache, cfg, { policy })
   const B = side(Reference, cfg, {})
   const trace = []

@@ -98,4 +98,18 @@ class InvariantModel {
   }
 }
 
-module.exports = { ManualClock, recorder, rng, InvariantModel }
+/**
+ * Orders `[key, ...]` rows by key (type first, so `1` and `'1'` stay apart): for comparing
+ * the contents of two caches whose iteration orders may differ.
+ */
+function byKey(a, b) {
+  const [x, y] = [`${typeof a[0]}:${a[0]}`, `${typeof b[0]}:${b[0]}`]
+  return x < y ? -1 : x > y ? 1 : 0
+}
+
+/** Callback records as a multiset, for caches that call back in their own iteration order. */
+function asMultiset(log) {
+  return log.map((e) => JSON.stringify(e)).sort()
+}
+
+module.exports = { ManualClock, recorder, rng, InvariantModel, byKey, asMultiset }
