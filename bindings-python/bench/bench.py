@@ -273,6 +273,26 @@ def bench_set_evict(lib: Lib, kind: str, repeat: int) -> float:
     return per_op(run, n, base, repeat)
 
 
+def bench_subscript_set_evict(lib: Lib, kind: str, repeat: int) -> Optional[float]:
+    """As `bench_set_evict`, written the way Python code writes a mapping: `c[k] = v`."""
+    if not lib.subscript:
+        return None
+    cap = 10_000
+    n = 50_000
+    rounds = [keyset(kind, n, offset=(r + 1) * 10**7) for r in range(repeat)]
+    c = lib.new(cap)
+    for k in keyset(kind, cap):
+        c[k] = k
+    base = loop_baseline(rounds[0], repeat)
+    it = iter(rounds)
+
+    def run() -> None:
+        for k in next(it):
+            c[k] = k
+
+    return per_op(run, n, base, repeat)
+
+
 @functools.lru_cache(maxsize=None)
 def zipf_trace(n_ops: int, n_keys: int, s: float, kind: str) -> tuple[list[Any], float]:
     """A seeded Zipf(s) trace, and the hit ratio of keeping the most frequent 10k keys."""
@@ -375,13 +395,15 @@ def main() -> None:
         lines.append(f"**{kind} keys**")
         lines.append("")
         lines.append(
-            "| library | `get` hit | `c[k]` hit | get miss | set + evict | Zipf 0.99 mix | Zipf hit ratio | decorator hit |"
+            "| library | `get` hit | `c[k]` hit | get miss | set + evict | `c[k] = v` + evict "
+            "| Zipf 0.99 mix | Zipf hit ratio | decorator hit |"
         )
-        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         rows = list(libs) + [LruCache()]
         for lib in rows:
             if isinstance(lib, LruCache):
-                row = [lib.name, None, None, None, None, None, None, bench_decorator(lib, kind, repeat)]
+                row = [lib.name, None, None, None, None, None, None, None]
+                row.append(bench_decorator(lib, kind, repeat))
             else:
                 z, ratio = bench_zipf(lib, kind, repeat)
                 row = [
@@ -390,13 +412,14 @@ def main() -> None:
                     bench_subscript_hit(lib, kind, repeat),
                     bench_get_miss(lib, kind, repeat),
                     bench_set_evict(lib, kind, repeat),
+                    bench_subscript_set_evict(lib, kind, repeat),
                     z,
                     ratio,
                     bench_decorator(lib, kind, repeat),
                 ]
-            cells = [str(row[0])] + [fmt(v) for v in row[1:6]]
-            cells.append("–" if row[6] is None else f"{100 * row[6]:.1f}%")
-            cells.append(fmt(row[7]))
+            cells = [str(row[0])] + [fmt(v) for v in row[1:7]]
+            cells.append("–" if row[7] is None else f"{100 * row[7]:.1f}%")
+            cells.append(fmt(row[8]))
             lines.append("| " + " | ".join(cells) + " |")
             print(lines[-1], file=sys.stderr, flush=True)
         lines.append("")

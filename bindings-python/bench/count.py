@@ -27,7 +27,8 @@ from typing import Any, Optional
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench import LIBS, Lib, keyset, zipf_trace  # noqa: E402
 
-WORKLOADS = ["get hit", "c[k] hit", "get miss", "set + evict", "Zipf 0.99 mix"]
+WORKLOADS = ["get hit", "c[k] hit", "get miss", "set + evict", "c[k] = v + evict", "Zipf 0.99 mix"]
+SUBSCRIPT = ("c[k] hit", "c[k] = v + evict")
 SHORT, LONG = 50_000, 150_000
 
 
@@ -39,7 +40,7 @@ def trace_for(workload: str, n: int) -> list[Any]:
         return keys
     if workload == "get miss":
         return keyset("str", n, offset=10**8)
-    if workload == "set + evict":
+    if workload in ("set + evict", "c[k] = v + evict"):
         return keyset("str", n, offset=10**7)
     return zipf_trace(n, 100_000, 0.99, "str")[0]
 
@@ -58,13 +59,17 @@ def run_one(lib: Optional[Lib], workload: str, n: int) -> None:
             if get(k) == miss:
                 put(k, k)
         return
-    c = lib.new(20_000 if workload != "set + evict" else 10_000)
+    evicting = workload in ("set + evict", "c[k] = v + evict")
+    c = lib.new(10_000 if evicting else 20_000)
     put = lib.setter(c)
     for k in keyset("str", 10_000):
         put(k, k)
     if workload == "set + evict":
         for k in trace:
             put(k, k)
+    elif workload == "c[k] = v + evict":
+        for k in trace:
+            c[k] = k
     elif workload == "c[k] hit":
         for k in trace:
             c[k]
@@ -107,7 +112,7 @@ def main() -> None:
         base = per_op("none", workload)
         cells = []
         for lib in libs:
-            if workload == "c[k] hit" and not lib.subscript:
+            if workload in SUBSCRIPT and not lib.subscript:
                 cells.append("–")
             else:
                 cells.append(f"{per_op(lib.name, workload) - base:.0f}")

@@ -33,6 +33,9 @@ pub struct Cache {
     /// Reads release nothing and run no Python code (TinyLFU, no `expire_after`): `get` and
     /// `cache[key]` may skip PyO3's machinery for them (see `crate::fast`).
     pub plain_reads: bool,
+    /// Writes run no Python code of the cache's own (no weigher, `expire_after` or listener):
+    /// `cache[key] = value` may skip PyO3's machinery for them (see `crate::fast`).
+    pub plain_writes: bool,
     max_capacity: Option<u64>,
     ttl: Option<f64>,
     tti: Option<f64>,
@@ -266,6 +269,7 @@ impl Cache {
             b = b.eviction_listener(callbacks::make_listener(Arc::clone(&cbs)));
         }
         let plain_reads = policy == "tinylfu" && cbs.expiry.is_none();
+        let plain_writes = cbs.weigher.is_none() && cbs.expiry.is_none() && cbs.listener.is_none();
         let core = b
             .try_build()
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
@@ -276,6 +280,7 @@ impl Cache {
             inflight: Mutex::new(HashMap::new()),
             sweep_at: AtomicU64::new(1024),
             plain_reads,
+            plain_writes,
             max_capacity: cap,
             ttl: ttl_s,
             tti: tti_s,

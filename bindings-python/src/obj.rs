@@ -3,8 +3,14 @@
 //! The core needs `Clone + Send + Sync` keys and values. `Py<PyAny>` is `Send + Sync` but has no
 //! `Clone` (without PyO3's `py-clone` feature, which panics when detached). Every clone the core
 //! makes happens inside a call this binding made while attached to the interpreter (a lookup, a
-//! write, a load being resolved), so `Obj::clone` may increment the count directly. Drops go
-//! through `Py`'s own `Drop`: a plain decrement when attached, deferred otherwise.
+//! write, a load being resolved), so `Obj::clone` may increment the count directly. Drops too
+//! happen only there (the binding never calls the core detached, and what it moves out of a
+//! detached wait it drops after attaching again), so `Obj`'s drop decrements the count
+//! directly as well. `Py`'s own drop asks PyO3 first whether the thread is attached, a
+//! thread-local read that a shared library pays through `__tls_get_addr` (~20 instructions),
+//! and a write that evicts drops two objects; it also defers the decrement when PyO3's count
+//! says detached, which is the case in the entry points of `crate::fast` that skip PyO3's
+//! trampoline. Debug builds check the invariant.
 //!
 //! The binding never hands the core anything that could run Python code when its last
 //! reference goes away while a core lock is held: keys hold only exact `str`/`bytes`/`int`/
@@ -19,18 +25,18 @@ use pyo3::prelude::*;
 
 /// An owned, strong reference to a Python object.
 #[repr(transparent)]
-pub struct Obj(Py<PyAny>);
+pub struct Obj(ManuallyDrop<Py<PyAny>>);
 
 impl Obj {
     #[inline]
     pub fn new(obj: Py<PyAny>) -> Self {
-        Self(obj)
+        Self(ManuallyDrop::new(obj))
     }
 
     /// A new strong reference to `obj`.
     #[inline]
     pub fn from_bound(obj: &Bound<'_, PyAny>) -> Self {
-        Self(obj.clone().unbind())
+        Self::new(obj.clone().unbind())
     }
 
     /// A *borrowed* reference dressed as an owned one, for short-lived lookup keys. It must
@@ -42,7 +48,7 @@ impl Obj {
     pub unsafe fn borrowed(ptr: *mut ffi::PyObject) -> ManuallyDrop<Self> {
         let nn = NonNull::new(ptr).expect("non-null object");
         // SAFETY: `Py<T>` is `repr(transparent)` over `NonNull<ffi::PyObject>` (plus a ZST).
-        ManuallyDrop::new(Self(unsafe {
+        ManuallyDrop::new(Self::new(unsafe {
             std::mem::transmute::<NonNull<ffi::PyObject>, Py<PyAny>>(nn)
         }))
     }
@@ -65,7 +71,9 @@ impl Obj {
 
     #[inline]
     pub fn into_py(self) -> Py<PyAny> {
-        self.0
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped, so the reference moves out exactly once.
+        unsafe { ManuallyDrop::take(&mut this.0) }
     }
 
     #[inline]
@@ -80,7 +88,22 @@ impl Clone for Obj {
         // SAFETY: see the module docs: the core clones keys and values only inside calls made
         // by this binding while attached to the interpreter.
         let py = unsafe { Python::assume_attached() };
-        Self(self.0.clone_ref(py))
+        Self::new(self.0.clone_ref(py))
+    }
+}
+
+impl Drop for Obj {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: see the module docs: drops happen only while attached. The reference is
+        // owned and released once.
+        unsafe {
+            debug_assert!(
+                ffi::PyGILState_Check() == 1,
+                "cortado: an object dropped while detached"
+            );
+            ffi::Py_DECREF(self.0.as_ptr());
+        }
     }
 }
 

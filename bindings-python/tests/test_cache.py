@@ -135,6 +135,67 @@ def test_get_and_subscript_leave_reference_counts_flat() -> None:
     assert after == before
 
 
+def test_subscript_writes_release_what_they_replace_and_evict_at_once() -> None:
+    # `cache[key] = value` with a str, int or bytes key skips PyO3's machinery (crate::fast):
+    # what it evicts or replaces must still be released during the write, not later.
+    released: list[int] = []
+
+    class V:
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+        def __del__(self) -> None:
+            released.append(self.n)
+
+    for keys in (
+        [f"s{i}" for i in range(300)],
+        list(range(300)),
+        [b"b%d" % i for i in range(300)],
+    ):
+        released.clear()
+        c: Cache[object, V] = Cache(50)
+        for i, key in enumerate(keys):
+            c[key] = V(i)
+        # Counted before any other call into the cache could release something late.
+        gone = len(released)
+        assert gone == len(keys) - len(c) and len(c) <= 50
+        stored = {v.n for v in c.values()}
+        assert stored.isdisjoint(released) and len(stored) + gone == len(keys)
+        key = next(iter(c.keys()))
+        old = c[key].n
+        released.clear()
+        c[key] = V(-1)
+        assert released == [old] and c[key].n == -1
+        refs_before = sys.getrefcount(key)
+        for _ in range(100):
+            c[key] = V(-2)
+        assert sys.getrefcount(key) == refs_before
+        del c
+        gc.collect()
+
+
+def test_subscript_writes_with_callbacks_take_the_general_path() -> None:
+    seen: list[tuple[object, object, str]] = []
+    c: Cache[str, int] = Cache(
+        2,
+        eviction_listener=lambda k, v, cause: seen.append((k, v, cause)),
+        weigher=lambda k, v: 1,
+    )
+    c["a"] = 1
+    c["a"] = 2
+    assert seen == [("a", 1, "replaced")]
+    with pytest.raises(TypeError, match="unhashable"):
+        c[[1]] = 3  # type: ignore[index]
+    w: Cache[str, int] = Cache(10, weigher=lambda k, v: v)
+    with pytest.raises(ValueError):
+        w["neg"] = -1
+    assert "neg" not in w
+    del c["a"]
+    assert "a" not in c
+    with pytest.raises(KeyError):
+        del c["a"]
+
+
 def test_pop_setdefault_insert_invalidate() -> None:
     c: Cache[str, int] = Cache(10)
     c["a"] = 1
