@@ -17,6 +17,7 @@
 //! (`functools.lru_cache` 44-52).
 
 use std::ffi::{c_char, c_int, CStr};
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use pyo3::exceptions::{PyKeyError, PySystemError, PyTypeError};
@@ -28,7 +29,7 @@ use pyo3::types::{PyDict, PyTuple, PyType};
 
 use crate::cache::Cache;
 use crate::decorator::CachedFunction;
-use crate::key::{scalar_lookup, Key};
+use crate::key::scalar_lookup;
 use crate::obj::{Obj, Val};
 
 /// The signature `inspect` (and so `mypy.stubtest`) reads, in CPython's `__text_signature__`
@@ -194,10 +195,13 @@ unsafe extern "C" fn ass_subscript_entry(
             let cache = cache(Python::assume_attached(), slf);
             if cache.plain_writes {
                 if let Some(k) = scalar_lookup(key) {
-                    // The borrowed key and value become owned references.
-                    let k = Key::clone(&k);
+                    // The borrowed key and value become owned references: the key holds `key`
+                    // itself, whatever its variant.
+                    ffi::Py_INCREF(key);
+                    ffi::Py_INCREF(value);
+                    let k = ManuallyDrop::into_inner(k);
                     let v = Val {
-                        obj: Obj::clone(&Obj::borrowed(value)),
+                        obj: ManuallyDrop::into_inner(Obj::borrowed(value)),
                         weight: 1,
                     };
                     return match catch_unwind(AssertUnwindSafe(|| cache.core.insert(k, v))) {

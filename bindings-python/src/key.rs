@@ -147,7 +147,8 @@ unsafe fn str_hash(ptr: *mut ffi::PyObject) -> ffi::Py_hash_t {
 
 /// A borrowed key for an exact `str`, `bytes` or `int` that fits an `i64`: no reference taken,
 /// nothing to release, no Python code run, no error possible (`None` for anything else, and
-/// for a hash that fails, which the general conversion then reports).
+/// for a hash that fails, which the general conversion then reports). The key's object is
+/// `ptr` itself, so one new reference to `ptr` makes it an owned key.
 ///
 /// # Safety
 /// `ptr` is a live object and the thread is attached.

@@ -145,17 +145,28 @@ impl<K: Hash + Eq, V> Shard<K, V> {
     /// Marks the load in flight for `key`, if any, as superseded by a write or an explicit
     /// removal (see `LoadSlot`): its value will not be stored, and callers from now on do not
     /// wait for it (those already waiting get its value).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn supersede_load<Q>(&mut self, hash: u64, key: &Q)
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
+        // Every write asks; almost none finds a load in flight.
         if !self.loads.is_empty() {
-            if let Ok(entry) = self.loads.find_entry(hash, |s| s.key.borrow() == key) {
-                if entry.get().supersede() {
-                    entry.remove();
-                }
+            self.supersede_load_found(hash, key);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn supersede_load_found<Q>(&mut self, hash: u64, key: &Q)
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        if let Ok(entry) = self.loads.find_entry(hash, |s| s.key.borrow() == key) {
+            if entry.get().supersede() {
+                entry.remove();
             }
         }
     }
