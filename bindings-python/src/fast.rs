@@ -1,6 +1,6 @@
 //! `Cache.get`, `Cache.get_with`, `cache[key]`, `cache[key] = value`, `key in cache` and calls
-//! of `@cached` functions as C entry points installed over the ones PyO3 generates, with a path that skips PyO3's
-//! machinery for the common read.
+//! of `@cached` functions as C entry points installed over the ones PyO3 generates, with a path
+//! that skips PyO3's machinery for the common read and write.
 //!
 //! A hit in the core costs about 110 instructions; PyO3's generated method around it added as
 //! many again: the generic parser for `key, default=None`, the argument's extraction, and the
@@ -183,7 +183,8 @@ static GENERAL_ASS_SUBSCRIPT: std::sync::OnceLock<ffi::objobjargproc> = std::syn
 /// listener) goes straight to the core: it cannot fail, and what it releases (an evicted or
 /// replaced entry) `Obj`'s drop releases without PyO3's count (see `crate::obj`). A value's
 /// `__del__` may then run, with no core lock held, as in any write. Everything else goes to
-/// PyO3's slot. A set with eviction, `str` keys: ~120 instructions fewer (the trampoline).
+/// PyO3's slot. The native part of a set with eviction, `str` keys, 10k entries: 1,798 ->
+/// 1,580 instructions (with `Obj`'s own drop).
 unsafe extern "C" fn ass_subscript_entry(
     slf: *mut ffi::PyObject,
     key: *mut ffi::PyObject,
