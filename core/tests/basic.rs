@@ -394,6 +394,46 @@ fn a_listener_that_panics_on_one_removal_still_hears_of_the_others() {
 }
 
 #[test]
+fn a_listener_that_panics_during_upkeep_does_not_cut_it_short() {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+    // Shards with policies of their own (the segmented cache) and one global policy: in both,
+    // an explicit run reclaims every expired entry of every shard, even when the listener
+    // fails on one of them.
+    for builder in [
+        Cache::builder().max_capacity(4 * 4096).shards(4),
+        Cache::builder().max_capacity(1000).shards(4),
+    ] {
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let h = Arc::clone(&heard);
+        let (clock, mock) = cortado::quanta::Clock::mock();
+        let cache: Cache<u64, u64> = builder
+            .clock(clock)
+            .time_to_live(Duration::from_secs(1))
+            .eviction_listener(move |k, _v, c| {
+                h.lock().unwrap().push((k, c));
+                assert_ne!(k, 7, "the listener fails on key 7");
+            })
+            .build();
+        for k in 0..200 {
+            cache.insert(k, k);
+        }
+        mock.increment(Duration::from_secs(2));
+        let r =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cache.run_pending_tasks()));
+        assert!(r.is_err(), "the listener's panic reaches the caller");
+        let mut all = heard.lock().unwrap().clone();
+        all.sort_unstable_by_key(|&(k, _)| k);
+        let expected: Vec<_> = (0..200).map(|k| (k, RemovalCause::Expired)).collect();
+        assert_eq!(all, expected, "every expired entry was reported once");
+        assert_eq!(cache.entry_count(), 0);
+        assert_eq!(cache.iter().count(), 0);
+        cache.insert(7, 7);
+        assert_eq!(cache.get(&7), Some(7));
+    }
+}
+
+#[test]
 fn a_listener_that_panics_on_an_eviction_still_hears_of_the_replaced_value() {
     use std::sync::{Arc, Mutex};
     let heard = Arc::new(Mutex::new(Vec::new()));

@@ -21,9 +21,12 @@ where
     // ---- maintenance ------------------------------------------------------------------------
 
     /// Applies every buffered read and write to the policy, reclaims all expired entries and
-    /// evicts down to the capacity, now. Blocks while another thread is doing maintenance.
+    /// evicts down to the capacity, now. Blocks while another thread is doing maintenance. A
+    /// listener that panics does not cut the upkeep short: every shard is maintained and every
+    /// removal reported, then the first panic goes on to the caller.
     pub fn run_pending_tasks(&self) {
         if self.inner.segmented {
+            let mut panic = None;
             for shard in self.inner.shards.iter() {
                 loop {
                     let (mut tally, mut removed) = (Tally::default(), Pending::new());
@@ -32,11 +35,16 @@ where
                         self.shard_maintenance(&mut s, usize::MAX, &mut tally, &mut removed)
                     };
                     self.settle(tally);
-                    self.notify(removed);
+                    if let Some(payload) = self.deliver(removed) {
+                        panic.get_or_insert(payload);
+                    }
                     if !more {
                         break;
                     }
                 }
+            }
+            if let Some(payload) = panic {
+                std::panic::resume_unwind(payload);
             }
             return;
         }
