@@ -255,7 +255,12 @@ def bench_get_miss(lib: Lib, kind: str, repeat: int) -> float:
     return per_op(run, len(keys), base, repeat)
 
 
-def bench_set_evict(lib: Lib, kind: str, repeat: int) -> float:
+def bench_set_evict(lib: Lib, kind: str, repeat: int, subscript: bool = False) -> Optional[float]:
+    """New keys into a full cache, each set evicting: through the library's setter (for every
+    library `c.__setitem__` or `c.set`, a bound method), or with `subscript` written the way
+    Python code writes a mapping, `c[k] = v`, which calls the slot without a method wrapper."""
+    if subscript and not lib.subscript:
+        return None
     cap = 10_000
     n = 50_000
     rounds = [keyset(kind, n, offset=(r + 1) * 10**7) for r in range(repeat)]
@@ -266,31 +271,15 @@ def bench_set_evict(lib: Lib, kind: str, repeat: int) -> float:
     base = loop_baseline(rounds[0], repeat)
     it = iter(rounds)
 
-    def run() -> None:
+    def run_put() -> None:
         for k in next(it):
             put(k, k)
 
-    return per_op(run, n, base, repeat)
-
-
-def bench_subscript_set_evict(lib: Lib, kind: str, repeat: int) -> Optional[float]:
-    """As `bench_set_evict`, written the way Python code writes a mapping: `c[k] = v`."""
-    if not lib.subscript:
-        return None
-    cap = 10_000
-    n = 50_000
-    rounds = [keyset(kind, n, offset=(r + 1) * 10**7) for r in range(repeat)]
-    c = lib.new(cap)
-    for k in keyset(kind, cap):
-        c[k] = k
-    base = loop_baseline(rounds[0], repeat)
-    it = iter(rounds)
-
-    def run() -> None:
+    def run_subscript() -> None:
         for k in next(it):
             c[k] = k
 
-    return per_op(run, n, base, repeat)
+    return per_op(run_subscript if subscript else run_put, n, base, repeat)
 
 
 @functools.lru_cache(maxsize=None)
@@ -412,7 +401,7 @@ def main() -> None:
                     bench_subscript_hit(lib, kind, repeat),
                     bench_get_miss(lib, kind, repeat),
                     bench_set_evict(lib, kind, repeat),
-                    bench_subscript_set_evict(lib, kind, repeat),
+                    bench_set_evict(lib, kind, repeat, subscript=True),
                     z,
                     ratio,
                     bench_decorator(lib, kind, repeat),
