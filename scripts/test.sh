@@ -30,4 +30,7 @@ stage "Node: npm ci (builds the addon), node --test"
 setup_node
 (cd bindings-node && npm test)
 
+stage "Node: the npm tarball builds and works in a fresh project"
+bash bindings-node/scripts/check-pack.sh
+
 printf '\nall stages passed\n'
