@@ -26,6 +26,9 @@ setup_python debug
 "$VENV/bin/python" -m mypy.stubtest cortado._cortado
 "$VENV/bin/python" -m mypy bindings-python/tests
 
+stage "Python: the sdist builds and works in a fresh venv"
+bash bindings-python/scripts/check-sdist.sh
+
 stage "Node: npm ci (builds the addon), node --test"
 setup_node
 (cd bindings-node && npm test)
