@@ -80,8 +80,6 @@ function prepare() {
   if (!addon.includes('cortado = { path = "core" }')) {
     throw new Error('cortado: the addon manifest no longer depends on ../core as expected')
   }
-  // Cargo's default release profile: the workspace's keeps debug information for profiling,
-  // which an installed addon does not need (9.4 MB with it).
   fs.writeFileSync(path.join(out, 'Cargo.toml'), `${addon.trimEnd()}\n\n[workspace]\n`)
   copyDir(path.join(root, 'src'), path.join(out, 'src'))
   fs.copyFileSync(path.join(root, 'build.rs'), path.join(out, 'build.rs'))

@@ -12,7 +12,8 @@ fi
 "$VENV/bin/pip" install -q --upgrade "maturin>=1.9.4,<2" cachetools lru-dict cachebox moka-py theine
 # Release build (the PEP 517 backend builds with --release); its own target dir, so it does not
 # invalidate the debug builds used by the tests.
-PATH="$PWD/$VENV/bin:$PATH" CARGO_TARGET_DIR="$PWD/target/py-release" \
+# With debug information (not in users' release builds), so that profilers can name lines.
+PATH="$PWD/$VENV/bin:$PATH" CARGO_TARGET_DIR="$PWD/target/py-release" CARGO_PROFILE_RELEASE_DEBUG=1 \
     "$VENV/bin/pip" install -q --no-build-isolation --force-reinstall --no-deps ./bindings-python
 if [ "${1:-}" = "--count" ]; then
     # Instructions per operation under callgrind instead of time (needs valgrind): count.py.
