@@ -135,9 +135,11 @@ def test_get_and_subscript_leave_reference_counts_flat() -> None:
     assert after == before
 
 
-def test_subscript_writes_release_what_they_replace_and_evict_at_once() -> None:
-    # `cache[key] = value` with a str, int or bytes key skips PyO3's machinery (crate::fast):
-    # what it evicts or replaces must still be released during the write, not later.
+@pytest.mark.parametrize("form", ["subscript", "insert"])
+def test_plain_writes_release_what_they_replace_and_evict_at_once(form: str) -> None:
+    # `cache[key] = value` and `insert(key, value)` with a str, int or bytes key skip PyO3's
+    # machinery (crate::fast): what they evict or replace must still be released during the
+    # write, not later.
     released: list[int] = []
 
     class V:
@@ -154,8 +156,15 @@ def test_subscript_writes_release_what_they_replace_and_evict_at_once() -> None:
     ):
         released.clear()
         c: Cache[object, V] = Cache(50)
+
+        def write(key: object, value: V) -> None:
+            if form == "insert":
+                c.insert(key, value)
+            else:
+                c[key] = value
+
         for i, key in enumerate(keys):
-            c[key] = V(i)
+            write(key, V(i))
         # Counted before any other call into the cache could release something late.
         gone = len(released)
         assert gone == len(keys) - len(c) and len(c) <= 50
@@ -164,11 +173,11 @@ def test_subscript_writes_release_what_they_replace_and_evict_at_once() -> None:
         key = next(iter(c.keys()))
         old = c[key].n
         released.clear()
-        c[key] = V(-1)
+        write(key, V(-1))
         assert released == [old] and c[key].n == -1
         refs_before = sys.getrefcount(key)
         for _ in range(100):
-            c[key] = V(-2)
+            write(key, V(-2))
         assert sys.getrefcount(key) == refs_before
         del c
         gc.collect()
@@ -183,12 +192,18 @@ def test_subscript_writes_with_callbacks_take_the_general_path() -> None:
     )
     c["a"] = 1
     c["a"] = 2
-    assert seen == [("a", 1, "replaced")]
+    c.insert("a", 3)
+    assert seen == [("a", 1, "replaced"), ("a", 2, "replaced")]
+    c["a"] = 2
     with pytest.raises(TypeError, match="unhashable"):
         c[[1]] = 3  # type: ignore[index]
+    with pytest.raises(TypeError, match="unhashable"):
+        c.insert([1], 3)  # type: ignore[arg-type]
     w: Cache[str, int] = Cache(10, weigher=lambda k, v: v)
     with pytest.raises(ValueError):
         w["neg"] = -1
+    with pytest.raises(ValueError):
+        w.insert("neg", -1)
     assert "neg" not in w
     del c["a"]
     assert "a" not in c
