@@ -257,8 +257,8 @@ static GENERAL_INSERT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// `insert(key, value)`'s C entry point: with two positional arguments the plain write, as
 /// `cache[key] = value` makes it (167 -> 159 ns with eviction, str keys, 10k entries; 150 as
-/// `cache[key] = value`); any other call (a
-/// `ttl`, keywords, other keys) goes to the method PyO3 generated.
+/// `cache[key] = value`); any other call (a `ttl`, keywords, other keys) goes to the method
+/// PyO3 generated.
 unsafe extern "C" fn insert_entry(
     slf: *mut ffi::PyObject,
     args: *const *mut ffi::PyObject,
