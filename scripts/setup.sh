@@ -5,9 +5,11 @@ VENV="target/venv"
 
 # A virtual environment under target/ with the Python package built into it.
 # $1: "release" for an optimised build (the demo), anything else for a debug build (tests).
+# $VENV and $PYTHON (the interpreter that creates the venv, python3 by default) may be set by
+# the caller (scripts/test-python-versions.sh does, for each CPython it finds).
 setup_python() {
     if [ ! -x "$VENV/bin/python" ]; then
-        python3 -m venv "$VENV"
+        "${PYTHON:-python3}" -m venv "$VENV"
     fi
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
         "maturin>=1.9.4,<2" "pytest>=8" "mypy>=1.10"

@@ -10,6 +10,7 @@
 # directory (target/py-N.M), so the versions do not rebuild each other's PyO3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/setup.sh
 
 found=()
 if [ "$#" -gt 0 ]; then
@@ -45,12 +46,10 @@ for item in "${todo[@]}"; do
     py=${item#*=}
     venv="target/venv-py$ver"
     printf '\n==== Python %s (%s) ====\n' "$ver" "$py"
-    # Chained with && rather than set -e, which a tested command ignores.
-    if ! { { [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"; } &&
-        "$venv/bin/python" -m pip install -q --disable-pip-version-check \
-            "maturin>=1.9.4,<2" "pytest>=8" "mypy>=1.10" &&
-        (cd bindings-python && VIRTUAL_ENV="$PWD/../$venv" PATH="$PWD/../$venv/bin:$PATH" \
-            CARGO_TARGET_DIR="$PWD/../target/py-$ver" maturin develop -q) &&
+    # Chained with && rather than set -e, which a tested command ignores; setup_python is the
+    # one make test uses, with this version's interpreter, venv and target directory.
+    if ! { (VENV=$venv PYTHON=$py && export CARGO_TARGET_DIR="$PWD/target/py-$ver" &&
+        setup_python debug) &&
         "$venv/bin/python" -m pytest -q -p no:cacheprovider bindings-python/tests &&
         "$venv/bin/python" -m mypy.stubtest cortado._cortado; }; then
         failed+=("$ver")
